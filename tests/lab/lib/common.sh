@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# Shared settings of the local lab. Sourced by every tests/lab script; nothing here ships to users.
+# Every address is on loopback or on the lab's own podman network (its own network namespaces).
+
+LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_DIR=$(cd "$LAB_LIB_DIR/.." && pwd)
+REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
+
+# Per-checkout runtime state (kubeconfig, certificates, sockets, logs, keys): gitignored.
+LAB_STATE=${LAB_STATE:-$REPO_DIR/.lab}
+# Built binaries and the base rootfs, shared by every checkout on the machine, keyed by version.
+LAB_CACHE=${LAB_CACHE:-$HOME/.cache/replatform-lab}
+# Python virtual environment with Ansible and the test tools.
+LAB_VENV=${LAB_VENV:-$REPO_DIR/.venv}
+
+# Pinned versions (the Go modules under k8s/build pin the same ones in go.mod/go.sum).
+KUBERNETES_VERSION=v1.36.3
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+
+# Addresses.
+LAB_K8S_API_PORT=6443
+LAB_ETCD_CLIENT_PORT=12379
+LAB_ETCD_PEER_PORT=12380
+LAB_REGISTRY=127.0.0.1:5000
+LAB_HAPROXY_HTTP=127.0.0.1:8080
+LAB_HAPROXY_SMTP=127.0.0.1:2525
+LAB_HAPROXY_STATS=127.0.0.1:8404
+LAB_DNS_ADDR=127.0.0.1
+LAB_DNS_PORT=5353
+LAB_DNS_ZONE=esp.test
+LAB_TSIG_KEY_NAME=replatform-lab
+LAB_NET_NAME=replatform-lab
+LAB_NET_SUBNET=10.231.7.0/24
+LAB_NET_GATEWAY=10.231.7.1
+# Legacy hosts: name=ip:role
+LAB_HOSTS=(legacy-web1=10.231.7.11:web legacy-web2=10.231.7.12:web legacy-mail1=10.231.7.21:mail)
+LAB_BASE_IMAGE=$LAB_REGISTRY/base/debian:bookworm
+LAB_DEBIAN_MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+# Containers: runc (crun fails on this machine's hybrid cgroups) and ulimits under the hard limit.
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$LAB_DIR/containers/containers.conf}
+
+log() { printf '%s [lab] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '%s [lab] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local timeout=$1 what=$2; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# pid_alive PIDFILE: the process in PIDFILE is running.
+pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# stop_pidfile PIDFILE [NAME]: TERM, then KILL after 10 s; removes the file.
+stop_pidfile() {
+  local f=$1 name=${2:-$1} pid i
+  [[ -s $f ]] || { rm -f "$f"; return 0; }
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then log "$name did not stop on TERM, killing"; kill -9 "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$f"
+}
+
+mkdir -p "$LAB_STATE" "$LAB_CACHE"
