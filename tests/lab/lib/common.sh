@@ -12,6 +12,8 @@ LAB_STATE=${LAB_STATE:-$REPO_DIR/.lab}
 LAB_CACHE=${LAB_CACHE:-$HOME/.cache/replatform-lab}
 # Python virtual environment with Ansible and the test tools.
 LAB_VENV=${LAB_VENV:-$REPO_DIR/.venv}
+# Admin kubeconfig of the lab cluster (written by tests/lab/k8s/up.sh).
+LAB_KUBECONFIG=$LAB_STATE/k8s/admin.kubeconfig
 
 # Pinned versions (the Go modules under k8s/build pin the same ones in go.mod/go.sum).
 KUBERNETES_VERSION=v1.36.3
@@ -22,6 +24,9 @@ KWOK_VERSION=v0.8.0
 LAB_K8S_API_PORT=6443
 LAB_ETCD_CLIENT_PORT=12379
 LAB_ETCD_PEER_PORT=12380
+LAB_KCM_PORT=10257        # kube-controller-manager https /healthz
+LAB_SCHEDULER_PORT=10259  # kube-scheduler https /healthz
+LAB_KWOK_PORT=10247       # kwok http /healthz
 LAB_REGISTRY=127.0.0.1:5000
 LAB_HAPROXY_HTTP=127.0.0.1:8080
 LAB_HAPROXY_SMTP=127.0.0.1:2525

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Starts the lab's Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kwok (fake nodes kwok-node-0/1, whose pods kwok marks Ready).
+# Idempotent: running components are left alone; a stopped lab restarts with its PKI and etcd data.
+# Admin kubeconfig: $LAB_STATE/k8s/admin.kubeconfig. Logs and pid files: $LAB_STATE/logs/<component>.{log,pid}.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+need curl jq openssl setsid flock ss
+
+t0=$SECONDS
+mkdir -p "$LAB_LOGS"
+exec 9>"$LAB_STATE/k8s.lock"
+flock -w 600 9 || die "another tests/lab/k8s/up.sh or down.sh holds $LAB_STATE/k8s.lock"
+
+BIN=$("$K8S_DIR/build.sh")
+[[ -x $BIN/kube-apiserver ]] || die "build.sh printed '$BIN', which has no kube-apiserver"
+"$K8S_DIR/pki.sh"
+P=$K8S_PKI
+
+port_in_use() { [[ -n $(ss -Hltn "sport = :$1") ]]; }
+
+# start NAME PORT ARGS...: start $BIN/NAME in its own session unless it is already running.
+start() {
+  local name=$1 port=$2 logf=$LAB_LOGS/$1.log; shift 2
+  if running "$name"; then
+    log "$name already running (pid $(cat "$(pidfile "$name")"))"
+    return 0
+  fi
+  if port_in_use "$port"; then
+    die "$name is not running from $(pidfile "$name") but 127.0.0.1:$port is taken: $(ss -Hltnp "sport = :$port")"
+  fi
+  log "starting $name (log: $logf)"
+  printf '\n===== %s starting %s %s\n' "$(date -u +%FT%TZ)" "$BIN/$name" "$*" >>"$logf"
+  setsid "$BIN/$name" "$@" >>"$logf" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+}
+
+# healthy NAME SECONDS COMMAND...: wait for COMMAND, failing at once (with the log's tail) if NAME dies.
+healthy() {
+  local name=$1 timeout=$2; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ! running "$name"; then
+      tail -n 25 "$LAB_LOGS/$name.log" >&2
+      die "$name exited during startup (log: $LAB_LOGS/$name.log)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 25 "$LAB_LOGS/$name.log" >&2
+      die "$name not healthy after ${timeout}s (log: $LAB_LOGS/$name.log)"
+    fi
+    sleep 0.3
+  done
+}
+
+etcd_ok() { curl -sf --max-time 3 "http://127.0.0.1:$LAB_ETCD_CLIENT_PORT/health" | jq -e '.health == "true"'; }
+https_ok() { curl -sf --max-time 3 --cacert "$P/ca.crt" "https://127.0.0.1:$1/healthz" | grep -qx ok; }
+
+# --- etcd (plain http on loopback; data survives restarts)
+mkdir -p "$K8S_ETCD_DATA" && chmod 700 "$K8S_ETCD_DATA"
+start etcd "$LAB_ETCD_CLIENT_PORT" \
+  --name=replatform-lab --data-dir="$K8S_ETCD_DATA" \
+  --listen-client-urls="http://127.0.0.1:$LAB_ETCD_CLIENT_PORT" \
+  --advertise-client-urls="http://127.0.0.1:$LAB_ETCD_CLIENT_PORT" \
+  --listen-peer-urls="http://127.0.0.1:$LAB_ETCD_PEER_PORT" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$LAB_ETCD_PEER_PORT" \
+  --initial-cluster="replatform-lab=http://127.0.0.1:$LAB_ETCD_PEER_PORT" \
+  --initial-cluster-token=replatform-lab --initial-cluster-state=new \
+  --log-level=warn
+healthy etcd 60 etcd_ok
+
+# --- kube-apiserver
+start kube-apiserver "$LAB_K8S_API_PORT" \
+  --advertise-address=127.0.0.1 --bind-address=127.0.0.1 --secure-port="$LAB_K8S_API_PORT" \
+  --etcd-servers="http://127.0.0.1:$LAB_ETCD_CLIENT_PORT" \
+  --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" \
+  --client-ca-file="$P/ca.crt" \
+  --service-cluster-ip-range="$K8S_SERVICE_CIDR" \
+  --service-account-issuer="$K8S_SA_ISSUER" \
+  --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
+  --authorization-mode=Node,RBAC \
+  --allow-privileged=true --profiling=false
+healthy kube-apiserver 180 kapi /readyz
+
+# kwok's identity (user kwok-controller): kwok's own ClusterRole, bound to that user.
+kapply /apis/rbac.authorization.k8s.io/v1/clusterroles/kwok-controller <"$K8S_DIR/kwok/clusterrole.yaml"
+kapply /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kwok-controller <<'EOF'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kwok-controller
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: kwok-controller
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: kwok-controller
+EOF
+
+# --- kube-controller-manager and kube-scheduler (secure ports only; /healthz is readable anonymously)
+kcm_kc=$K8S_STATE/kube-controller-manager.kubeconfig
+start kube-controller-manager "$LAB_KCM_PORT" \
+  --kubeconfig="$kcm_kc" --authentication-kubeconfig="$kcm_kc" --authorization-kubeconfig="$kcm_kc" \
+  --bind-address=127.0.0.1 --secure-port="$LAB_KCM_PORT" \
+  --tls-cert-file="$P/kube-controller-manager-serving.crt" \
+  --tls-private-key-file="$P/kube-controller-manager-serving.key" \
+  --client-ca-file="$P/ca.crt" \
+  --use-service-account-credentials=true \
+  --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
+  --cluster-signing-cert-file="$P/ca.crt" --cluster-signing-key-file="$P/ca.key" \
+  --cluster-name=replatform-lab --leader-elect=false --controllers='*' --profiling=false
+sch_kc=$K8S_STATE/kube-scheduler.kubeconfig
+start kube-scheduler "$LAB_SCHEDULER_PORT" \
+  --kubeconfig="$sch_kc" --authentication-kubeconfig="$sch_kc" --authorization-kubeconfig="$sch_kc" \
+  --bind-address=127.0.0.1 --secure-port="$LAB_SCHEDULER_PORT" \
+  --tls-cert-file="$P/kube-scheduler-serving.crt" --tls-private-key-file="$P/kube-scheduler-serving.key" \
+  --client-ca-file="$P/ca.crt" \
+  --leader-elect=false --profiling=false
+
+# --- kwok: manages only the nodes annotated kwok.x-k8s.io/node=fake, with the stages in ./kwok
+stage_args=()
+for s in node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete; do
+  stage_args+=(--config="$K8S_DIR/kwok/$s.yaml")
+done
+start kwok "$LAB_KWOK_PORT" \
+  --kubeconfig="$K8S_STATE/kwok.kubeconfig" \
+  --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+  --node-lease-duration-seconds=40 --server-address="127.0.0.1:$LAB_KWOK_PORT" \
+  "${stage_args[@]}"
+
+healthy kube-controller-manager 60 https_ok "$LAB_KCM_PORT"
+healthy kube-scheduler 60 https_ok "$LAB_SCHEDULER_PORT"
+healthy kwok 60 curl -sf --max-time 3 "http://127.0.0.1:$LAB_KWOK_PORT/healthz"
+
+# --- fake nodes: created once with their capacity (later applies only touch metadata/spec)
+for n in "${K8S_NODES[@]}"; do
+  IFS=: read -r name ip cidr <<<"$n"
+  kapply "/api/v1/nodes/$name" <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $name
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    type: kwok
+    kubernetes.io/hostname: $name
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    node-role.kubernetes.io/agent: ""
+spec:
+  podCIDR: $cidr
+  podCIDRs: [$cidr]
+status:
+  addresses:
+  - {type: InternalIP, address: $ip}
+  - {type: Hostname, address: $name}
+  capacity: {cpu: "$K8S_NODE_CPU", memory: $K8S_NODE_MEMORY, pods: "$K8S_NODE_PODS"}
+  allocatable: {cpu: "$K8S_NODE_CPU", memory: $K8S_NODE_MEMORY, pods: "$K8S_NODE_PODS"}
+EOF
+done
+
+# Ready and schedulable: the not-ready taint that admission puts on new nodes is gone.
+schedulable_nodes() {
+  kapi '/api/v1/nodes?labelSelector=type%3Dkwok' |
+    jq '[.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))
+                  | select(all(.spec.taints[]?; .effect != "NoSchedule" and .effect != "NoExecute"))] | length'
+}
+want=${#K8S_NODES[@]}
+nodes_up() { [[ $(schedulable_nodes) == "$want" ]]; }
+healthy kwok 120 nodes_up
+
+log "control plane up in $((SECONDS - t0))s: $want kwok nodes Ready; export KUBECONFIG=$LAB_KUBECONFIG"
