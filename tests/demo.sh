@@ -4,7 +4,7 @@
 # later it becomes the full migration (playbooks/migrate.yml).
 set -euo pipefail
 source "$(dirname "$0")/lab/lib/common.sh"
-cd "$REPO_DIR"
+cd "$REPO_DIR" || exit 1
 bash tests/lab/lab.sh up
 export ANSIBLE_COLLECTIONS_PATH=$LAB_STATE/collections
 "$LAB_VENV/bin/ansible-playbook" -i inventories/lab replatform.kubernetes.smoke

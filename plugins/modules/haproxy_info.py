@@ -15,7 +15,7 @@ description:
   - Written because M(community.general.haproxy) changes one server at a time and returns no weights or
     statistics; the traffic shift and its gate need both.
 author:
-  - replatform.kubernetes contributors
+  - Replatform Team (@replatform)
 extends_documentation_fragment:
   - replatform.kubernetes.haproxy
   - replatform.kubernetes.haproxy.ATTRIBUTES

@@ -5,7 +5,7 @@
 # Usage: tests/integration/run.sh [TARGET...]   Prints one line per target and a closing count.
 set -uo pipefail
 source "$(dirname "$0")/../lab/lib/common.sh"
-cd "$REPO_DIR"
+cd "$REPO_DIR" || exit 1
 
 targets=("$@")
 if ((${#targets[@]} == 0)); then

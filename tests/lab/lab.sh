@@ -12,6 +12,7 @@ COMPONENTS=(registry hosts k8s dns haproxy)
 up() {
   local t0=$SECONDS k8s_log=$LAB_STATE/logs/k8s-up.log k8s_pid
   bash "$LAB_DIR/install.sh"
+  lab_route_guard
   mkdir -p "$LAB_STATE/logs"
   # The control plane (a cold Go build of several minutes) starts beside the rest.
   log "starting the Kubernetes control plane in the background (log: $k8s_log)"

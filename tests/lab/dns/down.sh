@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Stop the lab's named (pid file). Keeps the key, config and zone for inspection;
 # up.sh resets the zone on the next start.
 set -euo pipefail

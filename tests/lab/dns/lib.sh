@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this
 # Shared by tests/lab/dns/*.sh (after lib/common.sh): paths, rendering, key handling.
 
 DNS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR disable=SC2015  # ok/nok never fail: A && ok || nok is safe
 # Checks the running lab named: SOA over UDP+TCP, the template's records, and TSIG on
 # dynamic updates (signed add + delete work; unsigned is REFUSED; a wrong key is rejected).
 # Leaves the zone as it found it (the test record is deleted again).
@@ -49,5 +50,5 @@ out=$(upd "$bad" "update add badkey-$name 60 TXT \"x\"") && nok "wrong-key updat
 
 out=$(upd "$key" "update delete $name TXT") && [[ -z $(q TXT "$name") ]] && ok "signed delete" || nok "signed delete: $out"
 
-printf 'dns selftest: %d passed, %d failed\n' "$passed" "$failed"
+printf 'dns: %d passed, %d failed\n' "$passed" "$failed"
 ((failed == 0))

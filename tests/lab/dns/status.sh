@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # One line for the lab's named; exit 1 if it does not answer the zone's SOA (UDP and TCP).
 set -euo pipefail
 # shellcheck source=../lib/common.sh

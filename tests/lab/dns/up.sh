@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Start the lab's BIND: authoritative for $LAB_DNS_ZONE on $LAB_DNS_ADDR:$LAB_DNS_PORT (UDP+TCP),
 # dynamic updates with TSIG key $LAB_TSIG_KEY_NAME. Idempotent: a running named is left alone;
 # a fresh start resets the zone to the committed template (journal removed).

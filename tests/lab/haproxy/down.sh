@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Stop the lab HAProxy (master from the pid file, then its workers) and remove its sockets.
 # Keeps the rendered config and the server-state file for inspection (up.sh starts fresh).
 set -euo pipefail

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this
 # Shared by tests/lab/haproxy/*.sh (after lib/common.sh): paths, config rendering, socket talk.
 
 HAP_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -94,6 +94,18 @@ hap_render() {
     done <"$HAP_TEMPLATE"
   } >"$out"
   if grep -nE '@[A-Z_]+@' "$out" >&2; then die "haproxy template: unknown placeholder(s) above"; fi
+}
+
+# hap_checks_settled: every legacy server has finished a check and is not in transition
+# (HAProxy starts servers UP, before any check, and "UP 1/2" still takes traffic).
+hap_checks_settled() {
+  hap_admin "show stat" | awk -F, '
+    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 ~ /^be_/ && $2 != "BACKEND" {
+      chk = $col["check_status"]; sub(/^\* /, "", chk)
+      if (chk == "" || chk == "INI" || $col["status"] ~ /[0-9]+\/[0-9]+/) bad = 1
+    }
+    END { exit bad }'
 }
 
 # hap_lab_net_up: the lab network's gateway address is on this machine (its bridge exists).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Reload the running lab HAProxy without losing runtime state (weights, drain, maint):
 #   1. save `show servers state` (admin socket) into the server-state-file,
 #   2. re-render + validate the config,

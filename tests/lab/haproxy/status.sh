@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # One line for the lab HAProxy, then UP/DOWN server counts per backend from `show stat`.
 # Exit 1 if HAProxy is not running; DOWN servers (legacy hosts not up) are only a warning.
 set -euo pipefail

@@ -43,6 +43,7 @@ http_code() { curl -s -o /dev/null -m 3 -w '%{http_code}' "$1" || true; }
 
 # smtp_banner IP [PORT]: the first line the SMTP server on IP:PORT sends (then QUIT).
 smtp_banner() {
+  # shellcheck disable=SC2016  # expanded by the inner bash
   timeout 5 bash -c '
     exec 3<>"/dev/tcp/$1/$2" || exit 1
     IFS= read -r -t 4 line <&3 || exit 1

@@ -62,18 +62,34 @@ wait_for() {
   done
 }
 
+# proc_live PID: running and not a zombie. PID 1 of this VM reaps orphans about a second late,
+# so `kill -0` still succeeds on a daemon that has already exited.
+proc_live() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z ]]
+}
+
 # pid_alive PIDFILE: the process in PIDFILE is running.
-pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() { [[ -s $1 ]] && proc_live "$(cat "$1")"; }
+
+# lab_route_guard: traffic to the lab subnet never leaves this machine. Until the podman bridge
+# exists (its own route, metric 0, wins), packets to 10.231.7.x would follow the default route out;
+# this unreachable route with a high metric makes them fail here instead.
+lab_route_guard() {
+  ip route show table main | grep -q "^unreachable $LAB_NET_SUBNET .*metric 4242" ||
+    ip route replace unreachable "$LAB_NET_SUBNET" metric 4242
+}
 
 # stop_pidfile PIDFILE [NAME]: TERM, then KILL after 10 s; removes the file.
 stop_pidfile() {
   local f=$1 name=${2:-$1} pid i
   [[ -s $f ]] || { rm -f "$f"; return 0; }
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if proc_live "$pid"; then
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then log "$name did not stop on TERM, killing"; kill -9 "$pid" 2>/dev/null || true; fi
+    for i in $(seq 50); do proc_live "$pid" || break; sleep 0.2; done
+    if proc_live "$pid"; then log "$name did not stop on TERM, killing"; kill -9 "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$f"
 }

@@ -151,6 +151,13 @@ def load_config(path):
     }
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        log.warning("%s: %s", client_address[0], sys.exc_info()[1])
+
+
 def main():
     ap = argparse.ArgumentParser(description="ESP message API")
     ap.add_argument("--config", default="/etc/esp-api/esp-api.conf")
@@ -166,8 +173,7 @@ def main():
     access.setLevel(logging.INFO)
 
     os.makedirs(os.path.join(cfg["data_dir"], "outbox"), exist_ok=True)
-    server = ThreadingHTTPServer((cfg["listen"], cfg["port"]), Api)
-    server.daemon_threads = True
+    server = Server((cfg["listen"], cfg["port"]), Api)
     server.cfg = cfg
     log.info("%s %s listening on %s:%d (env=%s, relay=%s:%d, data=%s)", SERVICE, VERSION, cfg["listen"],
              cfg["port"], os.environ.get("ESP_API_ENV", "development"), cfg["smtp_relay"],

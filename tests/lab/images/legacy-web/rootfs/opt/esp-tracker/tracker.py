@@ -98,6 +98,13 @@ class Tracker(BaseHTTPRequestHandler):
         return self.reply(404, b'{"error": "not found"}\n')
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        log.warning("%s: %s", client_address[0], sys.exc_info()[1])
+
+
 def main():
     ap = argparse.ArgumentParser(description="ESP click/open tracker")
     ap.add_argument("--config", default="/etc/esp-tracker/tracker.conf")
@@ -116,8 +123,7 @@ def main():
         "trusted_proxies": [s.strip() for s in t.get("trusted_proxies", "127.0.0.1").split(",")],
     }
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(name)s: %(message)s")
-    server = ThreadingHTTPServer((cfg["listen"], cfg["port"]), Tracker)
-    server.daemon_threads = True
+    server = Server((cfg["listen"], cfg["port"]), Tracker)
     server.cfg = cfg
     log.info("%s %s listening on %s:%d, clicks -> %s, opens -> %s", SERVICE, VERSION, cfg["listen"],
              cfg["port"], cfg["click_log"], cfg["open_log"])
