@@ -17,8 +17,12 @@ for h in "${LAB_HOSTS[@]}"; do
   line="$name  $ip "
   state=$(podman inspect --format '{{.State.Status}}' "$name" 2>/dev/null || echo absent)
   if [[ $state != running ]]; then
-    line+=" container=$state"
+    # Nothing to probe (and probing an absent address only waits for timeouts).
+    line+=" container=$state ssh=down"
+    for svc in $(role_services "$role"); do line+=" $svc=down"; done
+    printf '%s\n' "$line"
     rc=1
+    continue
   fi
   if [[ -s $LAB_SSH_KEY && -s $LAB_SSH_KNOWN_HOSTS ]] && lab_ssh "$ip" true </dev/null 2>/dev/null; then
     line+=" ssh=up"

@@ -9,6 +9,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 # shellcheck source=./lib.sh
 source "$LAB_DIR/hosts/lib.sh"
+# shellcheck source=../registry/lib.sh
+source "$LAB_DIR/registry/lib.sh"
+PODMAN_LOG=$LAB_STATE/logs/podman-hosts.log
 
 t0=$SECONDS
 "$LAB_DIR/registry/up.sh"
@@ -25,6 +28,8 @@ if [[ ! -s $LAB_SSH_KEY || ! -s $LAB_SSH_KEY.pub ]]; then
 fi
 
 # --- network -------------------------------------------------------------------------------------
+# Traffic to the lab subnet must never follow the default route (common.sh guard, when present).
+if declare -F lab_route_guard >/dev/null; then lab_route_guard; fi
 if podman network exists "$LAB_NET_NAME"; then
   have=$(podman network inspect --format '{{range .Subnets}}{{.Subnet}} {{.Gateway}}{{end}}' "$LAB_NET_NAME")
   if [[ $have != "$LAB_NET_SUBNET $LAB_NET_GATEWAY" ]]; then
@@ -51,7 +56,7 @@ host_healthy() {
 }
 
 # Bump when the run options below change, so that kept containers get recreated.
-HOST_SPEC=2
+HOST_SPEC=3
 started=()
 for h in "${LAB_HOSTS[@]}"; do
   name=$(host_name "$h") ip=$(host_ip "$h") role=$(host_role "$h")
@@ -67,8 +72,11 @@ for h in "${LAB_HOSTS[@]}"; do
   fi
   log "$name: starting $image at $ip"
   # SYS_PTRACE: root inside sees every process's sockets (`ss -ltnp`), as on a VM.
+  # A MAC derived from the IP: a recreated host keeps its MAC, so neighbours' ARP caches stay valid.
+  # shellcheck disable=SC2086
+  mac=$(printf '02:4c:%02x:%02x:%02x:%02x' ${ip//./ })
   podman create --name "$name" --hostname "$name" \
-    --network "$LAB_NET_NAME" --ip "$ip" --systemd=always --cap-add SYS_PTRACE \
+    --network "$LAB_NET_NAME" --ip "$ip" --mac-address "$mac" --systemd=always --cap-add SYS_PTRACE \
     --label lab=replatform --label "lab.role=$role" --label "lab.ip=$ip" --label "lab.spec=$HOST_SPEC" \
     "$image" >/dev/null
   # Before the first boot: a machine-id of its own (systemd would otherwise derive the same one on
@@ -80,8 +88,13 @@ for h in "${LAB_HOSTS[@]}"; do
   podman cp "$seed/machine-id" "$name:/etc/machine-id"
   podman cp "$seed/authorized_keys" "$name:/root/.ssh/authorized_keys"
   rm -rf "$seed"
-  # aardvark-dns (the network's DNS) complains on stderr that there is no syslog here: harmless.
-  podman start "$name" 2> >(grep -v 'failed to connect to syslog' >&2) >/dev/null
+  # conmon and aardvark-dns (the network's DNS) outlive `podman start` and keep its stdout/stderr
+  # and any inherited descriptor: give them a log file only, or a caller piping our output hangs.
+  # (aardvark-dns also complains there that there is no syslog here: harmless.)
+  if ! (close_inherited_fds; exec podman start "$name") >>"$PODMAN_LOG" 2>&1 </dev/null; then
+    tail -n 5 "$PODMAN_LOG" >&2
+    die "$name: podman start failed (log $PODMAN_LOG)"
+  fi
   started+=("$name")
 done
 
@@ -113,8 +126,12 @@ done
 tmp_kh=$(mktemp "$LAB_SSH_DIR/.known_hosts.XXXXXX")
 for h in "${LAB_HOSTS[@]}"; do
   name=$(host_name "$h") ip=$(host_ip "$h")
-  wait_for 30 "sshd on $ip:22" bash -c "exec 3<>/dev/tcp/$ip/22"
-  scanned=$(ssh-keyscan -T 5 -t ed25519,ecdsa,rsa "$ip" 2>/dev/null | sort)
+  scanned=""
+  for _ in $(seq 20); do
+    scanned=$(ssh-keyscan -T 5 -t ed25519,ecdsa,rsa "$ip" 2>/dev/null | sort) || true
+    [[ $(grep -c . <<<"$scanned") -eq 3 ]] && break
+    sleep 0.5
+  done
   [[ $(grep -c . <<<"$scanned") -eq 3 ]] || die "ssh-keyscan $ip returned no/partial keys"
   inside=$(podman exec "$name" sh -c 'cat /etc/ssh/ssh_host_ed25519_key.pub' | awk '{print $2}')
   grep -qF "$inside" <<<"$scanned" || die "$name: scanned ed25519 key differs from the one in the container"
@@ -145,6 +162,15 @@ for h in "${LAB_HOSTS[@]}"; do
     wait_for 15 "$name $svc answering" service_probe "$role" "$svc" "$ip" || die "$name: $svc does not answer on $ip"
   done
   log "$name: ssh ok, services answer ($(role_services "$role")); listening: $ports"
+done
+
+# Old hash tags that were still in use when images/legacy.sh ran can go now.
+for ref in "${IMAGE[@]}"; do
+  repo=${ref%:*}
+  for old in $(podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=$repo" | sort -u); do
+    [[ $old == "$ref" || $old == "$repo:latest" ]] && continue
+    if podman rmi "$old" >/dev/null 2>&1; then log "removed old image $old"; fi
+  done
 done
 
 log "legacy hosts up in $((SECONDS - t0))s${started[*]:+ (started: ${started[*]})}"

@@ -6,7 +6,7 @@
 # Each is tagged $LAB_REGISTRY/lab/legacy-<name>:<hash>, the hash covering its context (files and
 # modes), its build args and its parent (base rootfs layer, or the common image's tag), and pushed to
 # the lab registry. Present locally: nothing to do; only in the registry: pulled; else built + pushed.
-# Prints "ROLE IMAGE" lines on stdout and writes them to $LAB_STATE/images/legacy.env.
+# Prints "ROLE IMAGE" lines (common, web, mail) on stdout and writes them to $LAB_STATE/images/legacy.env.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -83,5 +83,5 @@ mail_args=("COMMON_IMAGE=$common_ref" "LAB_SUBNET=$LAB_NET_SUBNET" "RELAY_IP=$LA
 mail_ref=$LAB_REGISTRY/lab/legacy-mail:$(context_hash "$IMAGES_DIR/legacy-mail" "${mail_args[@]}")
 ensure_image legacy-mail "$mail_ref" "${mail_args[@]}"
 
-printf 'web %s\nmail %s\n' "$web_ref" "$mail_ref" | tee "$LAB_IMAGES_ENV.tmp"
+printf 'common %s\nweb %s\nmail %s\n' "$common_ref" "$web_ref" "$mail_ref" | tee "$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"

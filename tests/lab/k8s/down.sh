@@ -13,7 +13,7 @@ esac
 
 mkdir -p "$LAB_LOGS"
 exec 9>"$LAB_STATE/k8s.lock"
-flock -w 600 9 || die "another tests/lab/k8s/up.sh or down.sh holds $LAB_STATE/k8s.lock"
+flock -w 120 9 || die "another tests/lab/k8s/up.sh or down.sh holds $LAB_STATE/k8s.lock"
 
 declare -A port=([etcd]=$LAB_ETCD_CLIENT_PORT [kube-apiserver]=$LAB_K8S_API_PORT
   [kube-controller-manager]=$LAB_KCM_PORT [kube-scheduler]=$LAB_SCHEDULER_PORT [kwok]=$LAB_KWOK_PORT)
@@ -28,7 +28,9 @@ for ((i = ${#K8S_COMPONENTS[@]} - 1; i >= 0; i--)); do
     rm -f "$f"
   fi
   # A listener we have no pid file for (started by hand, or an older state dir): say so, leave it.
-  if [[ -n $(ss -Hltn "sport = :${port[$c]}" 2>/dev/null) ]]; then
+  listening() { [[ -n $(ss -Hltn "sport = :${port[$c]}" 2>/dev/null) ]]; }
+  for _ in 1 2 3 4 5 6 7 8 9 10; do listening || break; sleep 0.3; done # sockets close just after exit
+  if listening; then
     log "WARNING: 127.0.0.1:${port[$c]} ($c) is still in use by a process this lab did not start: $(ss -Hltnp "sport = :${port[$c]}")"
   fi
 done

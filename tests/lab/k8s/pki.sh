@@ -13,26 +13,36 @@ umask 077
 
 newkey() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null; }
 
-# issue NAME SUBJECT EXTENSIONS: NAME.key + NAME.crt signed by the CA (skipped if NAME.crt exists).
+# issue NAME SUBJECT EXTENSIONS [CA]: NAME.key + NAME.crt signed by CA (default: ca), unless they exist.
 issue() {
-  local name=$1 subj=$2 ext=$3
+  local name=$1 subj=$2 ext=$3 ca=${4:-ca}
   [[ -s $name.crt && -s $name.key ]] && return 0
   log "pki: issuing $name ($subj)"
   newkey "$name.key"
   openssl req -new -key "$name.key" -subj "$subj" -out "$name.csr"
-  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
+  openssl x509 -req -in "$name.csr" -CA "$ca.crt" -CAkey "$ca.key" -set_serial "0x$(openssl rand -hex 16)" \
     -days "$DAYS" -sha256 -extfile <(printf '%s\n' "$ext") -out "$name.crt" 2>/dev/null
   rm -f "$name.csr"
 }
 
-if [[ ! -s ca.crt || ! -s ca.key ]]; then
-  log "pki: creating the lab CA in $K8S_PKI"
-  rm -f ./*.crt ./*.key ./*.pub "$K8S_STATE"/*.kubeconfig
-  newkey ca.key
-  openssl req -x509 -new -key ca.key -subj "/CN=replatform-lab-ca" -days "$DAYS" -sha256 \
+# newca NAME CN: a self-signed CA, unless it exists.
+newca() {
+  [[ -s $1.crt && -s $1.key ]] && return 0
+  log "pki: creating CA $1 ($2) in $K8S_PKI"
+  newkey "$1.key"
+  openssl req -x509 -new -key "$1.key" -subj "/CN=$2" -days "$DAYS" -sha256 \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-    -addext "subjectKeyIdentifier=hash" -out ca.crt
+    -addext "subjectKeyIdentifier=hash" -out "$1.crt"
+}
+
+# A new cluster CA invalidates everything issued before.
+if [[ ! -s ca.crt || ! -s ca.key ]]; then
+  rm -f ./*.crt ./*.key ./*.pub "$K8S_STATE"/*.kubeconfig
 fi
+newca ca replatform-lab-ca
+# Aggregation layer: the apiserver proxies to extension apiservers as front-proxy-client, and
+# controller-manager/scheduler (delegated authentication) read this CA from the apiserver.
+newca front-proxy-ca replatform-lab-front-proxy-ca
 
 base="basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
@@ -54,6 +64,7 @@ issue admin "/O=system:masters/CN=lab-admin" "$client"
 issue kube-controller-manager "/CN=system:kube-controller-manager" "$client"
 issue kube-scheduler "/CN=system:kube-scheduler" "$client"
 issue kwok "/CN=kwok-controller" "$client" # bound to ClusterRole kwok-controller by up.sh
+issue front-proxy-client "/CN=front-proxy-client" "$client" front-proxy-ca
 
 # Service-account token signing key pair (apiserver signs and verifies, controller-manager signs legacy tokens).
 if [[ ! -s sa.key || ! -s sa.pub ]]; then

@@ -10,3 +10,15 @@ registry_has() {
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     "http://$LAB_REGISTRY/v2/$repo/manifests/$tag") == 200 ]]
 }
+
+# close_inherited_fds: close every descriptor above 2 of the current (sub)shell. Call it in a
+# subshell right before starting something long-lived (docker-registry; podman start, whose conmon
+# and aardvark-dns stay behind), so that it does not hold a caller's pipe open: a caller reading our
+# output through a pipe would otherwise wait for EOF forever.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}

@@ -4,6 +4,8 @@
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=./lib.sh
+source "$LAB_DIR/registry/lib.sh"
 
 REG_DIR=$LAB_STATE/registry
 REG_PID=$LAB_STATE/registry.pid
@@ -45,7 +47,11 @@ http:
 CFG
 
 log "starting docker-registry on $REG_URL (log $REG_LOG)"
-setsid nohup docker-registry serve "$REG_DIR/config.yml" >>"$REG_LOG" 2>&1 </dev/null &
+# Own session (no SIGHUP/SIGINT from the caller's terminal), no inherited descriptors.
+(
+  close_inherited_fds
+  exec setsid docker-registry serve "$REG_DIR/config.yml"
+) >>"$REG_LOG" 2>&1 </dev/null &
 echo $! >"$REG_PID"
 if ! wait_for 20 "registry on $REG_URL" registry_ok; then
   tail -n 20 "$REG_LOG" >&2 || true
