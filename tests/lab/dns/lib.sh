@@ -4,7 +4,11 @@
 DNS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DNS_CONF_TEMPLATE=$DNS_SRC/named.conf.tmpl
 DNS_ZONE_TEMPLATE=$DNS_SRC/db.$LAB_DNS_ZONE
-DNS_DIR=$LAB_STATE/dns
+# named drops privileges to user bind, which cannot reach a checkout under a 0700 folder (a CI
+# clone in a mktemp dir, a home): its files live under /var/lib, one folder per lab state, and
+# $LAB_STATE/dns links there so the inventory finds tsig.json in the usual place.
+DNS_DIR=/var/lib/replatform-lab/dns-$(printf '%s' "$LAB_STATE" | sha256sum | cut -c1-12)
+DNS_LINK=$LAB_STATE/dns
 DNS_CONF=$DNS_DIR/named.conf
 DNS_ZONE_DIR=$DNS_DIR/zones
 DNS_ZONE_FILE=$DNS_ZONE_DIR/db.$LAB_DNS_ZONE

@@ -25,7 +25,10 @@ id bind >/dev/null 2>&1 || die "user bind missing (it comes with the bind9 packa
 
 # named reads everything after dropping to user bind: key and config root:bind 0640,
 # zone dir (journal, temp files) and run dir (pid, session key) writable by bind.
+install -d -m 0755 "${DNS_DIR%/*}"
 install -d -o root -g bind -m 0750 "$DNS_DIR"
+[[ -L $DNS_LINK || ! -e $DNS_LINK ]] || rm -rf "$DNS_LINK"   # a folder from an older lab layout
+[[ $(readlink "$DNS_LINK" 2>/dev/null) == "$DNS_DIR" ]] || ln -sfn "$DNS_DIR" "$DNS_LINK"
 install -d -o root -g bind -m 0770 "$DNS_ZONE_DIR"
 install -d -o bind -g bind -m 0750 "$DNS_RUN_DIR"
 
