@@ -30,7 +30,7 @@ fi
 
 rm -rf "$BIN_DIR.tmp"
 mkdir -p "$BIN_DIR.tmp"
-export CGO_ENABLED=0
+export CGO_ENABLED=0 GOFLAGS=${GOFLAGS:--buildvcs=false}
 # Two cores: let the Go toolchain use both, one package graph at a time.
 build() { # build MODULE_DIR OUTPUT PACKAGE LDFLAGS
   local dir=$1 out=$2 pkg=$3 ldflags=$4 t0=$SECONDS
