@@ -19,13 +19,6 @@ DNS_KEY_FILE=$DNS_DIR/tsig.key
 DNS_KEY_JSON=$DNS_DIR/tsig.json
 DNS_LOG=$LAB_STATE/logs/named.log
 
-# proc_live PID: running and not a zombie. PID 1 of this VM reaps orphans about a second
-# late, so `kill -0` (pid_alive) still succeeds on a daemon that has already exited.
-proc_live() {
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $st && $st != Z ]]
-}
 dns_named_live() { [[ -s $DNS_PID ]] && proc_live "$(cat "$DNS_PID")"; }
 
 # dns_serial [dig options]: SOA serial as served (empty + failure when no answer).

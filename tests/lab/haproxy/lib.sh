@@ -44,13 +44,6 @@ hap_admin() { hap_cli "$HAP_ADMIN_SOCK" "$@"; }
 # The 2.6 master CLI answers but keeps the connection open: `; quit` closes it.
 hap_master() { hap_cli "$HAP_MASTER_SOCK" "$1; quit" "${@:2}"; }
 
-# proc_live PID: running and not a zombie. PID 1 of this VM reaps orphans about a second
-# late, so `kill -0` (pid_alive) still succeeds on a daemon that has already exited.
-proc_live() {
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $st && $st != Z ]]
-}
 
 # hap_master_live: the master in the pid file is running.
 hap_master_live() { [[ -s $HAP_PID ]] && proc_live "$(cat "$HAP_PID")"; }
