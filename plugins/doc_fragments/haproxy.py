@@ -21,13 +21,3 @@ options:
     type: float
     default: 5.0
 """
-
-    ATTRIBUTES = r"""
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-"""

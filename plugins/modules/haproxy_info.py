@@ -18,7 +18,7 @@ author:
   - Replatform Team (@replatform)
 extends_documentation_fragment:
   - replatform.kubernetes.haproxy
-  - replatform.kubernetes.haproxy.ATTRIBUTES
+  - replatform.kubernetes.attributes
 options:
   backends:
     description:
