@@ -1,0 +1,221 @@
+# Copyright (c) replatform.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Kubernetes manifests for a migrated service, rendered from its discovered profile.
+
+Private to this collection; importable and unit-testable without Ansible. The output is a list of
+plain dicts (Deployment, Service, Ingress, ConfigMap, Secret, PodDisruptionBudget) for
+kubernetes.core.k8s to apply. Everything carries the labels the collection finds its objects by.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import posixpath
+import re
+import typing as t
+
+MANAGED_BY = "replatform.kubernetes"
+LABEL_SERVICE = "replatform.kubernetes/service"
+ANNOTATION_CONFIG_HASH = "replatform.kubernetes/config-hash"
+DEFAULT_REPLICAS = 2
+DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
+DEFAULT_NON_ROOT_UID = 10001
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_NAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_IMAGE = re.compile(
+    r"^(?P<registry>[a-zA-Z0-9.-]+(:[0-9]+)?/)?(?P<path>[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+class ManifestError(ValueError):
+    """Input that cannot be rendered; the message names the field and what is allowed."""
+
+
+def _check(condition: bool, field: str, message: str) -> None:
+    if not condition:
+        raise ManifestError("%s: %s" % (field, message))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def k8s_name(value: str) -> str:
+    """A DNS-1123 label from a unit or service name (esp-api.service -> esp-api, postfix@- -> postfix)."""
+    name = value.rsplit(".service", 1)[0] if value.endswith(".service") else value
+    name = re.sub(r"@.*$", "", name).lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", name).strip("-")
+    return name[:63].rstrip("-")
+
+
+def content_hash(data: t.Any) -> str:
+    """First 12 hex digits of sha256 over canonical JSON."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+
+
+def _key_for(path: str) -> str:
+    """A ConfigMap/Secret key for an absolute file path (keys allow [-._a-zA-Z0-9])."""
+    return re.sub(r"[^-._a-zA-Z0-9]", "_", path.strip("/"))
+
+
+def tcp_ports(profile: dict[str, t.Any]) -> list[int]:
+    ports = sorted({int(listener["port"]) for listener in profile.get("listeners") or [] if listener.get("proto", "tcp") == "tcp"})
+    for index, port in enumerate(ports):
+        _check(1 <= port <= 65535, "profile.listeners[%d].port" % index, "%r is out of range 1-65535" % port)
+    return ports
+
+
+def render(
+    profile: dict[str, t.Any],
+    image: str,
+    namespace: str,
+    *,
+    name: str | None = None,
+    hosts: t.Sequence[str] = (),
+    replicas: int = DEFAULT_REPLICAS,
+    http_paths: dict[int, str] | None = None,
+    config_files: dict[str, str] | None = None,
+    secret_files: dict[str, str] | None = None,
+    resources: dict[str, t.Any] | None = None,
+    run_as_user: int = DEFAULT_NON_ROOT_UID,
+) -> list[dict[str, t.Any]]:
+    """Render the service's objects.
+
+    ``config_files`` and ``secret_files`` map absolute paths to contents (the secret ones are files in
+    which discovery found secrets; the caller reads them under no_log). ``http_paths`` maps a port to
+    the path its HTTP probes use; other ports are probed by TCP connect. ``hosts`` are the DNS names
+    the Ingress serves; without hosts there is no Ingress.
+    """
+    name = name or k8s_name(profile.get("requested") or profile.get("unit") or "")
+    _check(bool(_DNS_LABEL.match(name or "")), "name", "%r is not a DNS label (lower-case letters, digits, '-', at most 63)" % name)
+    _check(bool(_DNS_LABEL.match(namespace or "")), "namespace", "%r is not a DNS label (lower-case letters, digits, '-', at most 63)" % namespace)
+    _check(bool(_IMAGE.match(image or "")), "image", "%r is not a valid image reference (registry/name[:tag][@sha256:digest])" % image)
+    _check(isinstance(replicas, int) and 1 <= replicas <= 100, "replicas", "%r must be an integer from 1 to 100" % (replicas,))
+    for index, host in enumerate(hosts):
+        _check(bool(_DNS_NAME.match(host)) and not _is_ip(host), "hosts[%d]" % index, "%r is not a DNS name; hostnames only, never IP addresses" % host)
+    http_paths = dict(http_paths or {})
+    config_files = dict(config_files or {})
+    secret_files = dict(secret_files or {})
+    for field, files in (("config_files", config_files), ("secret_files", secret_files)):
+        for path in files:
+            _check(posixpath.isabs(path) and posixpath.normpath(path) == path, field, "%r is not a normalised absolute path" % path)
+    overlap = sorted(set(config_files) & set(secret_files))
+    _check(not overlap, "secret_files", "%s also in config_files; a file is either config or secret" % ", ".join(overlap))
+
+    ports = tcp_ports(profile)
+    _check(bool(ports), "profile.listeners", "the service listens on no TCP port; nothing to route traffic to")
+    for port in http_paths:
+        _check(port in ports, "http_paths", "port %r is not one the service listens on (%s)" % (port, ", ".join(map(str, ports))))
+
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        LABEL_SERVICE: name,
+    }
+    selector = {"app.kubernetes.io/name": name, LABEL_SERVICE: name}
+
+    def meta(kind_name: str) -> dict[str, t.Any]:
+        return {"name": kind_name, "namespace": namespace, "labels": dict(labels)}
+
+    objects: list[dict[str, t.Any]] = []
+    volumes: list[dict[str, t.Any]] = []
+    mounts: list[dict[str, t.Any]] = []
+    for kind, files, volume in (("ConfigMap", config_files, "config"), ("Secret", secret_files, "secrets")):
+        if not files:
+            continue
+        obj_name = "%s-%s" % (name, volume)
+        data = {_key_for(path): content for path, content in sorted(files.items())}
+        obj: dict[str, t.Any] = {"apiVersion": "v1", "kind": kind, "metadata": meta(obj_name)}
+        if kind == "Secret":
+            obj["type"] = "Opaque"
+            obj["stringData"] = data
+            volumes.append({"name": volume, "secret": {"secretName": obj_name, "defaultMode": 0o440}})
+        else:
+            obj["data"] = data
+            volumes.append({"name": volume, "configMap": {"name": obj_name}})
+        objects.append(obj)
+        for path in sorted(files):
+            mounts.append({"name": volume, "mountPath": path, "subPath": _key_for(path), "readOnly": True})
+
+    first = ports[0]
+    if first in http_paths:
+        handler: dict[str, t.Any] = {"httpGet": {"path": http_paths[first], "port": first}}
+    else:
+        handler = {"tcpSocket": {"port": first}}
+    user = profile.get("user")
+    non_root = bool(user) and user != "root"
+    security: dict[str, t.Any] = {"allowPrivilegeEscalation": False}
+    pod_security: dict[str, t.Any] = {}
+    if non_root:
+        pod_security = {"runAsNonRoot": True, "runAsUser": run_as_user, "runAsGroup": run_as_user, "fsGroup": run_as_user}
+        security["capabilities"] = {"drop": ["ALL"]}
+
+    container = {
+        "name": name,
+        "image": image,
+        "ports": [{"name": "p%d" % port, "containerPort": port, "protocol": "TCP"} for port in ports],
+        "readinessProbe": dict(handler, periodSeconds=2, failureThreshold=3),
+        "livenessProbe": dict(handler, initialDelaySeconds=10, periodSeconds=10, failureThreshold=3),
+        "resources": resources or DEFAULT_RESOURCES,
+        "securityContext": security,
+    }
+    if mounts:
+        container["volumeMounts"] = mounts
+    # A config change must roll the pods: the hash of what is mounted goes into the pod template.
+    annotations = {ANNOTATION_CONFIG_HASH: content_hash({"config": config_files, "secrets": secret_files})}
+    pod_spec: dict[str, t.Any] = {"containers": [container], "terminationGracePeriodSeconds": 30}
+    if pod_security:
+        pod_spec["securityContext"] = pod_security
+    if volumes:
+        pod_spec["volumes"] = volumes
+    objects.append({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta(name),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": selector},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {"metadata": {"labels": dict(labels), "annotations": annotations}, "spec": pod_spec},
+        },
+    })
+    objects.append({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(name),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector,
+            "ports": [{"name": "p%d" % port, "port": port, "targetPort": port, "protocol": "TCP"} for port in ports],
+        },
+    })
+    if hosts:
+        web_port = next((port for port in ports if port in http_paths), first)
+        objects.append({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": meta(name),
+            "spec": {
+                "rules": [
+                    {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                                                       "backend": {"service": {"name": name, "port": {"number": web_port}}}}]}}
+                    for host in hosts
+                ]
+            },
+        })
+    objects.append({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta(name),
+        "spec": {"selector": {"matchLabels": selector}, ("minAvailable" if replicas > 1 else "maxUnavailable"): 1},
+    })
+    return objects

@@ -1,0 +1,137 @@
+# Copyright (c) replatform.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Manifests rendered from the esp-api profile discovered on the lab's legacy-web1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.replatform.kubernetes.plugins.module_utils import _manifests as m
+from ansible_collections.replatform.kubernetes.tests.unit.plugins.module_utils.lab_captures import (
+    API_KEY,
+    esp_api_profile,
+    fixture,
+)
+
+IMAGE = "127.0.0.1:5000/replatform/esp-api:3f9a0c1b2d4e"
+
+
+def render(**kwargs):
+    args = {"profile": esp_api_profile(), "image": IMAGE, "namespace": "esp-migrated"}
+    args.update(kwargs)
+    return {obj["kind"]: obj for obj in m.render(**args)}
+
+
+def test_objects_and_labels():
+    objects = render(hosts=["api.esp.test"], config_files={"/etc/default/esp-api": "X=1\n"},
+                     secret_files={"/etc/esp-api/esp-api.conf": fixture("web1_esp-api.conf")})
+    assert sorted(objects) == ["ConfigMap", "Deployment", "Ingress", "PodDisruptionBudget", "Secret", "Service"]
+    for obj in objects.values():
+        assert obj["metadata"]["namespace"] == "esp-migrated"
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "replatform.kubernetes"
+        assert obj["metadata"]["labels"]["replatform.kubernetes/service"] == "esp-api"
+
+
+def test_deployment_from_profile():
+    deployment = render(http_paths={8081: "/healthz"})["Deployment"]
+    spec = deployment["spec"]
+    assert deployment["metadata"]["name"] == "esp-api"
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == IMAGE
+    assert [p["containerPort"] for p in container["ports"]] == [8081]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
+    # The unit runs as espapi: the pod runs as a non-root user and drops every capability.
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+
+
+def test_tcp_probe_without_http_path():
+    container = render()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["tcpSocket"] == {"port": 8081}
+
+
+def test_root_service_gets_no_run_as_non_root():
+    profile = esp_api_profile()
+    profile["user"] = None
+    pod = render(profile=profile)["Deployment"]["spec"]["template"]["spec"]
+    assert "securityContext" not in pod
+
+
+def test_secret_files_go_to_a_secret_and_are_mounted_read_only():
+    conf = fixture("web1_esp-api.conf")
+    objects = render(secret_files={"/etc/esp-api/esp-api.conf": conf})
+    assert objects["Secret"]["stringData"] == {"etc_esp-api_esp-api.conf": conf}
+    assert "ConfigMap" not in objects
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["volumeMounts"] == [
+        {"name": "secrets", "mountPath": "/etc/esp-api/esp-api.conf", "subPath": "etc_esp-api_esp-api.conf", "readOnly": True}
+    ]
+    # The secret value is only in the Secret object, never in the Deployment.
+    assert API_KEY not in json.dumps(objects["Deployment"])
+
+
+def test_config_change_rolls_the_pods():
+    def config_hash(content):
+        deployment = render(config_files={"/etc/default/esp-api": content})["Deployment"]
+        return deployment["spec"]["template"]["metadata"]["annotations"]["replatform.kubernetes/config-hash"]
+
+    assert config_hash("A=1\n") == config_hash("A=1\n")
+    assert config_hash("A=1\n") != config_hash("A=2\n")
+
+
+def test_rendering_is_deterministic():
+    assert m.render(esp_api_profile(), IMAGE, "ns") == m.render(esp_api_profile(), IMAGE, "ns")
+
+
+def test_pdb_and_single_replica():
+    assert render()["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
+    assert render(replicas=1)["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+
+
+def test_no_hosts_no_ingress():
+    assert "Ingress" not in render()
+
+
+@pytest.mark.parametrize("unit, name", [("esp-api.service", "esp-api"), ("postfix@-.service", "postfix"), ("My_App", "my-app")])
+def test_k8s_name(unit, name):
+    assert m.k8s_name(unit) == name
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"image": "Foo:bar"}, "image: 'Foo:bar' is not a valid image reference"),
+        ({"namespace": "Esp_Migrated"}, "namespace: 'Esp_Migrated' is not a DNS label"),
+        ({"name": "-bad"}, "name: '-bad' is not a DNS label"),
+        ({"replicas": 0}, "replicas: 0 must be an integer from 1 to 100"),
+        ({"hosts": ["10.231.7.11"]}, r"hosts\[0\]: '10.231.7.11' is not a DNS name; hostnames only"),
+        ({"http_paths": {9999: "/"}}, "http_paths: port 9999 is not one the service listens on"),
+        ({"config_files": {"etc/x": ""}}, "config_files: 'etc/x' is not a normalised absolute path"),
+        ({"config_files": {"/etc/x": ""}, "secret_files": {"/etc/x": ""}}, "secret_files: /etc/x also in config_files"),
+    ],
+)
+def test_bad_input_names_the_field(kwargs, message):
+    with pytest.raises(m.ManifestError, match=message):
+        render(**kwargs)
+
+
+def test_service_without_listeners_is_refused():
+    profile = esp_api_profile()
+    profile["listeners"] = []
+    with pytest.raises(m.ManifestError, match="profile.listeners: the service listens on no TCP port"):
+        render(profile=profile)
+
+
+def test_port_out_of_range_is_refused():
+    profile = esp_api_profile()
+    profile["listeners"] = [{"proto": "tcp", "port": 70000}]
+    with pytest.raises(m.ManifestError, match=r"profile.listeners\[0\].port: 70000 is out of range"):
+        render(profile=profile)
