@@ -18,12 +18,13 @@ import posixpath
 import re
 import typing as t
 
+from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfile import SERVICE_UID
+
 MANAGED_BY = "replatform.kubernetes"
 LABEL_SERVICE = "replatform.kubernetes/service"
 ANNOTATION_CONFIG_HASH = "replatform.kubernetes/config-hash"
 DEFAULT_REPLICAS = 2
 DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
-DEFAULT_NON_ROOT_UID = 10001
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_NAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(
@@ -86,7 +87,7 @@ def render(
     config_files: dict[str, str] | None = None,
     secret_files: dict[str, str] | None = None,
     resources: dict[str, t.Any] | None = None,
-    run_as_user: int = DEFAULT_NON_ROOT_UID,
+    run_as_user: int = SERVICE_UID,
 ) -> list[dict[str, t.Any]]:
     """Render the service's objects.
 

@@ -1,0 +1,424 @@
+# Copyright (c) replatform.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The image build context of a legacy service, rendered from its profile (no hand-written Dockerfile).
+
+Private to this collection (the leading underscore): importable and unit-testable without Ansible,
+stdlib only. ``render_context(profile, base_image, files)`` takes the profile built by
+``_discovery.build_profile`` and the contents of the service's files (config files and its own
+script/app directory, read by the caller) and returns the Containerfile, the files of the context,
+what was left out and why, and a content tag.
+
+Rules (documented, tested):
+
+* Config files are copied to their absolute paths, except files that hold a secret (listed in the
+  profile's ``secrets`` or found again by the config scanner in the content given): those are left
+  out and mounted from a Kubernetes Secret at deploy time. Binary and oversized files are left out too.
+  Files of the app directory are copied unless oversized or listed in the profile's ``secrets`` (the
+  config scanner is not run on code: ``cfg["api_key"]`` is not a secret).
+* Environment values that discovery ``REDACTED`` are never written; they are listed in ``excluded``.
+* A forking daemon must run in the foreground in a container: ``FOREGROUND`` is a small explicit
+  table of known daemons and the command that keeps them in the foreground; any other forking
+  service needs the ``command`` option.
+* The output is deterministic: the same profile and files give a byte-identical Containerfile and
+  the same tag (the first 12 hex digits of a sha256 over the Containerfile and every context file,
+  path and content, in sorted order). A left-out file never reaches the tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import typing as t
+
+from ansible_collections.replatform.kubernetes.plugins.module_utils._discovery import REDACTED, scan_config
+
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+# The service user's fixed UID/GID in every image, so the Deployment can say runAsUser (Kubernetes'
+# runAsNonRoot cannot check a user name) and files the image owns stay the pod's.
+SERVICE_UID = 10001
+# PID 1 in the container: forwards SIGTERM to the service and reaps zombies, so pods stop gracefully
+# (connections drain) instead of being killed after the grace period.
+INIT = "/usr/bin/tini"
+INIT_PACKAGE = "tini"
+
+# Ports that look like HTTP: the health check prefers them (the check itself is a TCP connect).
+HTTP_PORTS = (80, 443, 8080, 8081, 8082)
+SMTP_PORTS = (25, 587)
+
+SECRET_REASON = "holds secrets: mounted from a Kubernetes Secret at deploy time"
+SECRET_ENV_REASON = "secret value (REDACTED by discovery): set from a Kubernetes Secret at deploy time"
+
+# Known daemons that fork by default, by executable name, and how they run in the foreground.
+# "argv": the command to run instead of ExecStart (postmulti/postfix start fork a master process);
+# "nginx_g": nginx keeps its ExecStart, its -g directives get "daemon off;" instead of "daemon on;".
+# "package": installed when the profile names no package for the executable.
+FOREGROUND: dict[str, dict[str, t.Any]] = {
+    "nginx": {"nginx_g": True, "package": "nginx"},
+    "postfix": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix"},
+    "postmulti": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix"},
+}
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)"
+_IMAGE = re.compile(
+    r"^(?P<registry>(?:%s(?:\.%s)*(?::[0-9]{1,5})?))/(?P<name>%s(?:/%s)*)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+    % (_DOMAIN_PART, _DOMAIN_PART, _COMPONENT, _COMPONENT)
+)
+_DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PATH = re.compile(r"^/[A-Za-z0-9._+@%=:,~-]+(?:/[A-Za-z0-9._+@%=:,~-]+)*/?$")
+
+
+class ContainerfileError(Exception):
+    """A profile, file or option the Containerfile cannot be rendered from; the message names the field."""
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def validate_image(value: t.Any, field: str = "base_image") -> str:
+    """A fully qualified image reference: registry[:port]/name[:tag][@sha256:digest], lower-case name."""
+    registry = value.split("/", 1)[0] if isinstance(value, str) else ""
+    if not isinstance(value, str) or not _IMAGE.match(value) or ("." not in registry and ":" not in registry and registry != "localhost"):
+        raise ContainerfileError(
+            "%s: %r is not a valid image reference (registry[:port]/name[:tag|@sha256:digest], lower-case name)" % (field, value)
+        )
+    port = registry.rpartition(":")[2] if ":" in registry else ""
+    if port and not 1 <= int(port) <= 65535:
+        raise ContainerfileError("%s: registry port %s is out of range 1-65535" % (field, port))
+    return value
+
+
+def _path(value: t.Any, field: str) -> str:
+    if not isinstance(value, str) or not _PATH.match(value) or "/../" in value + "/" or "/./" in value + "/" or "//" in value:
+        raise ContainerfileError("%s: %r is not an absolute, normalized path of letters, digits and ._+@%%=:,~-" % (field, value))
+    return value.rstrip("/") or "/"
+
+
+def _port(value: t.Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ContainerfileError("%s: %r is not an integer port" % (field, value))
+    if not 1 <= value <= 65535:
+        raise ContainerfileError("%s: %d is out of range 1-65535" % (field, value))
+    return value
+
+
+def _user(value: t.Any, field: str) -> str:
+    if not isinstance(value, str) or not _USER_NAME.match(value):
+        raise ContainerfileError("%s: %r is not a valid user or group name ([a-z_][a-z0-9_-]*, at most 32)" % (field, value))
+    return value
+
+
+def _env_value(name: str, value: t.Any, field: str) -> str:
+    if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
+        raise ContainerfileError("%s: the value of %s must be a string without control characters" % (field, name))
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+
+
+def _as_bytes(content: t.Any, field: str) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    raise ContainerfileError("%s: content must be bytes or str, not %s" % (field, type(content).__name__))
+
+
+# --- pieces --------------------------------------------------------------------------------------
+
+
+def app_directory(profile: dict[str, t.Any]) -> str | None:
+    """Where the service's own code lives: the WorkingDirectory holding the script, else the script's directory."""
+    script = profile.get("script")
+    if not script:
+        return None
+    script = _path(script, "profile.script")
+    workdir = profile.get("working_directory")
+    if workdir and script.startswith(_path(workdir, "profile.working_directory").rstrip("/") + "/") and workdir != "/":
+        return workdir
+    return os.path.dirname(script)
+
+
+def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | None = None) -> list[str]:
+    """The container's command (JSON exec form argv): ``command`` if given, else the main ExecStart made foreground."""
+    if command is not None:
+        if not command or not all(isinstance(a, str) and a for a in command):
+            raise ContainerfileError("command: must be a non-empty list of non-empty strings")
+        return list(command)
+    exec_start = profile.get("exec_start") or []
+    if not exec_start or not exec_start[0].get("argv"):
+        raise ContainerfileError("profile.exec_start: the unit has no ExecStart; pass command")
+    argv = list(exec_start[0]["argv"])
+    for index, arg in enumerate(argv):
+        if not isinstance(arg, str):
+            raise ContainerfileError("profile.exec_start[0].argv[%d]: %r is not a string" % (index, arg))
+        if REDACTED in arg:
+            raise ContainerfileError(
+                "profile.exec_start[0].argv[%d]: holds a secret (REDACTED); pass command and set the secret from a Kubernetes Secret" % index
+            )
+    known = FOREGROUND.get(os.path.basename(argv[0]))
+    if known and known.get("argv"):
+        return list(known["argv"])
+    if known and known.get("nginx_g"):
+        return _nginx_foreground(argv)
+    if profile.get("type") == "forking":
+        raise ContainerfileError(
+            "profile.type: forking service %s has no known foreground form (known: %s); pass command"
+            % (argv[0], ", ".join(sorted(FOREGROUND)))
+        )
+    return argv
+
+
+def _nginx_foreground(argv: list[str]) -> list[str]:
+    """nginx argv with ``-g`` directives holding ``daemon off;`` (a later -g replaces an earlier one)."""
+    directives: list[str] = []
+    rest = [argv[0]]
+    index = 1
+    while index < len(argv):
+        if argv[index] == "-g" and index + 1 < len(argv):
+            directives = [d.strip() for d in argv[index + 1].split(";") if d.strip()]
+            index += 2
+            continue
+        rest.append(argv[index])
+        index += 1
+    kept = [d for d in directives if not re.match(r"^daemon\s", d)]
+    return rest + ["-g", " ".join(d + ";" for d in ["daemon off"] + kept)]
+
+
+def health_port(listeners: list[dict[str, t.Any]], hint: int | None = None) -> tuple[int, str] | None:
+    """(port, address) to check: the hint, else an HTTP-looking port, else SMTP, else the lowest TCP port."""
+    tcp = [item for item in listeners if item["proto"] == "tcp"]
+    if not tcp:
+        return None
+    ports = sorted({item["port"] for item in tcp})
+    if hint is not None:
+        port = hint
+    else:
+        port = next((p for p in ports if p in HTTP_PORTS), None) or next((p for p in ports if p in SMTP_PORTS), None) or ports[0]
+    addresses = {item["address"] for item in tcp if item["port"] == port}
+    address = "::1" if addresses and all(":" in a for a in addresses) else "127.0.0.1"
+    return port, address
+
+
+def _env_file_values(text: str) -> dict[str, str]:
+    """KEY=VALUE lines of an EnvironmentFile (comments, blank lines and ``export`` skipped, quotes removed)."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("export "):
+            line = line[7:].strip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not _ENV_NAME.match(name):
+            continue
+        value = value.strip()
+        try:
+            words = shlex.split(value) if value else [""]
+        except ValueError:
+            words = [value]
+        values[name] = " ".join(words)
+    return values
+
+
+# --- the context ---------------------------------------------------------------------------------
+
+
+def render_context(
+    profile: dict[str, t.Any],
+    base_image: str,
+    files: dict[str, t.Any] | None = None,
+    command: t.Sequence[str] | None = None,
+    health_check_port: int | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> dict[str, t.Any]:
+    """The build context of the service's image.
+
+    ``files`` maps absolute paths to their content (bytes or str): the profile's config files and the
+    files of its script/app directory. Returns ``{"containerfile": text, "files": {context path: bytes},
+    "excluded": [{"path", "reason"}], "tag": 12 hex digits}``.
+    """
+    if not isinstance(profile, dict):
+        raise ContainerfileError("profile: must be a dict (the legacy_service profile)")
+    image = validate_image(base_image)
+    files = dict(files or {})
+    for path in files:
+        _path(path, "files[%r]" % path)
+    if health_check_port is not None:
+        _port(health_check_port, "health_check_port")
+    unit = profile.get("unit") or "service"
+    argv = foreground_command(profile, command)
+
+    # Packages.
+    packages = set()
+    for index, package in enumerate(profile.get("packages") or []):
+        name = package.get("name") if isinstance(package, dict) else package
+        if not isinstance(name, str) or not _DEBIAN_PACKAGE.match(name):
+            raise ContainerfileError("profile.packages[%d].name: %r is not a Debian package name ([a-z0-9][a-z0-9+.-]+)" % (index, name))
+        packages.add(name)
+    known = FOREGROUND.get(os.path.basename(argv[0])) or FOREGROUND.get(os.path.basename(str(profile.get("executable") or "")))
+    if known and known.get("package") and not packages:
+        packages.add(known["package"])
+    packages.add(INIT_PACKAGE)
+
+    # User and group.
+    user = _user(profile.get("user") or "root", "profile.user")
+    group = _user(profile.get("group"), "profile.group") if profile.get("group") else None
+    if user != "root" and not group:
+        group = user
+
+    # Listeners.
+    listeners = []
+    for index, item in enumerate(profile.get("listeners") or []):
+        proto = item.get("proto", "tcp")
+        if proto not in ("tcp", "udp"):
+            raise ContainerfileError("profile.listeners[%d].proto: %r is not one of tcp, udp" % (index, proto))
+        listeners.append({"proto": proto, "port": _port(item.get("port"), "profile.listeners[%d].port" % index),
+                          "address": str(item.get("address") or "0.0.0.0")})
+    exposed = sorted({(item["port"], item["proto"]) for item in listeners})
+
+    excluded: list[dict[str, str]] = []
+    context: dict[str, bytes] = {}
+    copies: list[tuple[str, str]] = []
+    secret_files = {s.get("file") for s in profile.get("secrets") or [] if isinstance(s, dict)}
+
+    def take(path: str, content: bytes, kind: str) -> bool:
+        if len(content) > max_file_size:
+            excluded.append({"path": path, "reason": "larger than max_file_size (%d bytes)" % len(content)})
+            return False
+        binary = b"\0" in content[:8192]
+        if binary and kind == "config":
+            excluded.append({"path": path, "reason": "binary"})
+            return False
+        if path in secret_files or (kind == "config" and not binary and scan_config(path, content.decode("utf-8", "replace"))["secrets"]):
+            excluded.append({"path": path, "reason": SECRET_REASON})
+            return False
+        context["rootfs" + path] = content
+        return True
+
+    # Config files (and the environment of the EnvironmentFiles among them).
+    env_from_files: dict[str, str] = {}
+    env_files = {e.get("path") for e in profile.get("environment_files") or [] if isinstance(e, dict)}
+    config_paths = []
+    for index, config in enumerate(profile.get("config_files") or []):
+        config_paths.append(_path(config.get("path") if isinstance(config, dict) else config, "profile.config_files[%d].path" % index))
+    for path in sorted(set(config_paths)):
+        if path not in files:
+            excluded.append({"path": path, "reason": "content not provided in files"})
+            continue
+        content = _as_bytes(files[path], "files[%r]" % path)
+        if take(path, content, "config"):
+            copies.append(("rootfs" + path, path))
+            if path in env_files:
+                env_from_files.update(_env_file_values(content.decode("utf-8", "replace")))
+
+    # The service's own script/app directory.
+    app_dir = app_directory(profile)
+    app_files = sorted(p for p in files if app_dir and p.startswith(app_dir.rstrip("/") + "/") and p not in config_paths)
+    if app_dir:
+        if profile.get("script") not in files:
+            raise ContainerfileError("files: the script %s is not provided (files under %s are copied into the image)" % (profile["script"], app_dir))
+        taken = [path for path in app_files if take(path, _as_bytes(files[path], "files[%r]" % path), "app")]
+        if profile["script"] not in taken:
+            reason = next(e["reason"] for e in excluded if e["path"] == profile["script"])
+            raise ContainerfileError("files: the script %s cannot be copied into the image (%s)" % (profile["script"], reason))
+        copies.append(("rootfs" + app_dir + "/", app_dir + "/"))
+    for path in sorted(set(files) - set(config_paths) - set(app_files)):
+        excluded.append({"path": path, "reason": "not a config file or under the app directory of the profile"})
+
+    # Environment: Environment= then EnvironmentFile= (which overrides it, as in systemd).
+    environment: dict[str, str] = {}
+    for name, value in sorted((profile.get("environment") or {}).items()):
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise ContainerfileError("profile.environment: %r is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)" % (name,))
+        if value == REDACTED:
+            excluded.append({"path": "Environment=" + name, "reason": SECRET_ENV_REASON})
+            continue
+        environment[name] = value
+    for name, value in env_from_files.items():
+        environment[name] = value
+
+    # Logs and data directories.
+    log_files, make_dirs = [], []
+    for index, item in enumerate(profile.get("log_paths") or []):
+        path = _path(item.get("path"), "profile.log_paths[%d].path" % index)
+        if not path.startswith("/var/log/"):
+            continue
+        if item.get("is_dir"):
+            make_dirs.append(path)
+        elif item.get("exists") or item.get("source") == "config":
+            log_files.append(path)
+    for index, item in enumerate(profile.get("data_dirs") or []):
+        path = _path(item.get("path"), "profile.data_dirs[%d].path" % index)
+        if item.get("is_dir") or item.get("source") in ("state_directory", "config", "default"):
+            if app_dir is None or not (path == app_dir or path.startswith(app_dir + "/")):
+                make_dirs.append(path)
+    make_dirs += [os.path.dirname(p) for p in log_files if os.path.dirname(p) != "/var/log"]
+    make_dirs = sorted(set(make_dirs))
+
+    lines = [
+        "# Generated by replatform.kubernetes from the profile of %s; do not edit, render again." % unit,
+        "FROM %s" % image,
+    ]
+    if packages:
+        lines.append(
+            "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends %s && rm -rf /var/lib/apt/lists/*"
+            % " ".join(sorted(packages))
+        )
+    if user != "root":
+        lines.append(
+            "RUN (getent group {g} >/dev/null || groupadd --system --gid {uid} {g}) && (id -u {u} >/dev/null 2>&1 || useradd --system"
+            " --uid {uid} --gid {g} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin {u})".format(u=user, g=group, uid=SERVICE_UID)
+        )
+    if make_dirs:
+        lines.append("RUN install -d -o %s -g %s -m 0750 %s" % (user, group or "root", " ".join(shlex.quote(d) for d in make_dirs)))
+    if log_files:
+        lines.append("# Logs go to the container's output.")
+        lines.append("RUN " + " && ".join("ln -sf /dev/stdout %s" % shlex.quote(p) for p in sorted(set(log_files))))
+    for item in sorted(excluded, key=lambda e: e["path"]):
+        if item["reason"] == SECRET_REASON:
+            lines.append("# Not in the image (%s): %s" % (SECRET_REASON, item["path"]))
+    for source, target in sorted(copies):
+        lines.append("COPY %s %s" % (source, target))
+    for name in sorted(environment):
+        lines.append("ENV %s=%s" % (name, _env_value(name, environment[name], "profile.environment")))
+    if profile.get("working_directory"):
+        lines.append("WORKDIR %s" % _path(profile["working_directory"], "profile.working_directory"))
+    if exposed:
+        lines.append("EXPOSE %s" % " ".join("%d" % p if proto == "tcp" else "%d/%s" % (p, proto) for p, proto in exposed))
+    if user == "root":
+        lines.append("# The unit runs as root (no User=): so does the image; set User= on the legacy host first to change that.")
+        lines.append("USER root")
+    else:
+        lines.append("USER %s" % user)
+    check = health_port(listeners, health_check_port)
+    if check:
+        lines.append(
+            "HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD %s"
+            % json.dumps(["bash", "-c", "</dev/tcp/%s/%d" % (check[1], check[0])])
+        )
+    lines.append("ENTRYPOINT %s" % json.dumps([INIT, "--"]))
+    lines.append("CMD %s" % json.dumps(argv))
+    containerfile = "\n".join(lines) + "\n"
+
+    return {
+        "containerfile": containerfile,
+        "files": dict(sorted(context.items())),
+        "excluded": sorted(excluded, key=lambda e: (e["path"], e["reason"])),
+        "tag": context_tag(containerfile, context),
+    }
+
+
+def context_tag(containerfile: str, files: dict[str, bytes]) -> str:
+    """First 12 hex digits of sha256 over the Containerfile and each file (path and content), sorted by path."""
+    digest = hashlib.sha256()
+    for path, content in [("Containerfile", containerfile.encode("utf-8"))] + sorted(files.items()):
+        name = path.encode("utf-8")
+        digest.update(b"%d:%s%d:%s" % (len(name), name, len(content), content))
+    return digest.hexdigest()[:12]

@@ -1,0 +1,379 @@
+# Copyright (c) replatform.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Containerfile renderer, on profiles built from the lab captures (tests/unit/.../fixtures) and small hand-made ones."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+
+from ansible_collections.replatform.kubernetes.plugins.module_utils import _containerfile as c
+from ansible_collections.replatform.kubernetes.plugins.module_utils import _discovery as d
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+BASE = "127.0.0.1:5000/base/debian:bookworm"
+
+API_KEY = "esp_live_7f3c9a1e5b2d4c8f90ab1c2d3e4f5a6b"
+DB_PASSWORD = "Wint3r-Relay-2019!"
+SASL_PASSWORD = "Rl4y-Xq93-mT7w-2019"
+
+APP_PY = "#!/usr/bin/env python3\nimport configparser\ncfg = {'api_key': cp.get('auth', 'api_key')}\n"
+
+NGINX_UNIT = """# /lib/systemd/system/nginx.service
+[Unit]
+Description=A high performance web server and a reverse proxy server
+
+[Service]
+Type=forking
+PIDFile=/run/nginx.pid
+ExecStartPre=/usr/sbin/nginx -t -q -g 'daemon on; master_process on;'
+ExecStart=/usr/sbin/nginx -g 'daemon on; master_process on;'
+ExecReload=/usr/sbin/nginx -g 'daemon on; master_process on;' -s reload
+"""
+
+
+def fixture(name: str) -> str:
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def esp_api_profile() -> dict:
+    return d.build_profile(
+        {
+            "requested": "esp-api",
+            "unit": "esp-api.service",
+            "show": fixture("web1_systemctl_show_esp-api.txt"),
+            "cat": fixture("web1_systemctl_cat_esp-api.txt"),
+            "ss": fixture("web1_ss_ltnupH.txt"),
+            "pids": d.parse_pids(fixture("web1_cgroup_procs_esp-api.txt")),
+            "dpkg_search": {"stdout": fixture("web1_dpkg_S_esp-api.stdout"), "stderr": fixture("web1_dpkg_S_esp-api.stderr")},
+            "dpkg_status": fixture("web1_dpkg_query_status.txt"),
+            "executables": ["/usr/bin/python3", "/usr/bin/python3.11"],
+            "files": {
+                "/etc/esp-api/esp-api.conf": {"source": "exec_start", "text": fixture("web1_esp-api.conf")},
+                "/etc/default/esp-api": {"source": "environment_file", "text": fixture("web1_default_esp-api")},
+            },
+            "paths": {
+                "/var/log/esp-api": {"exists": True, "is_dir": True},
+                "/var/log/esp-api/access.log": {"exists": True, "is_dir": False},
+                "/var/lib/esp-api": {"exists": True, "is_dir": True, "owner": "espapi", "group": "espapi", "mode": 0o750},
+                "/opt/esp-api": {"exists": True, "is_dir": True, "owner": "root", "group": "root", "mode": 0o755},
+            },
+        }
+    )
+
+
+def esp_api_files() -> dict:
+    return {
+        "/etc/esp-api/esp-api.conf": fixture("web1_esp-api.conf"),
+        "/etc/default/esp-api": fixture("web1_default_esp-api"),
+        "/opt/esp-api/app.py": APP_PY,
+    }
+
+
+def postfix_profile() -> dict:
+    return d.build_profile(
+        {
+            "requested": "postfix",
+            "unit": "postfix@-.service",
+            "followed_from": "postfix.service",
+            "cat": fixture("mail1_systemctl_cat_postfix_instance.txt"),
+            "ss": fixture("mail1_ss_ltnupH.txt"),
+            "pids": [334, 554],
+            "files": {
+                "/etc/postfix/main.cf": {"source": "etc_dir", "text": fixture("mail1_main.cf")},
+                "/etc/postfix/sasl_passwd": {"source": "etc_dir", "text": fixture("mail1_sasl_passwd")},
+            },
+            "package_names": ["postfix"],
+        }
+    )
+
+
+def nginx_profile() -> dict:
+    return d.build_profile(
+        {
+            "unit": "nginx.service",
+            "cat": NGINX_UNIT,
+            "ss": fixture("web1_ss_ltnupH.txt"),
+            "pids": [35, 36, 37],
+            "dpkg_search": {"stdout": fixture("web1_dpkg_S_nginx.stdout"), "stderr": fixture("web1_dpkg_S_nginx.stderr")},
+            "dpkg_status": fixture("web1_dpkg_query_status.txt"),
+            "executables": ["/usr/sbin/nginx"],
+            "files": {"/etc/nginx/nginx.conf": {"source": "etc_dir", "text": "user www-data;\nevents {}\n"}},
+        }
+    )
+
+
+def minimal_profile(**extra) -> dict:
+    profile = {
+        "unit": "demo.service",
+        "type": "simple",
+        "exec_start": [{"argv": ["/usr/local/bin/demo", "--port", "9000"], "path": "/usr/local/bin/demo"}],
+        "executable": "/usr/local/bin/demo",
+        "script": None,
+        "user": "root",
+        "group": None,
+        "working_directory": None,
+        "environment": {},
+        "listeners": [{"proto": "tcp", "address": "0.0.0.0", "port": 9000}],
+        "packages": [],
+        "config_files": [],
+        "secrets": [],
+        "log_paths": [],
+        "data_dirs": [],
+    }
+    profile.update(extra)
+    return profile
+
+
+# --- esp-api, from the lab captures ---
+
+
+def test_esp_api_containerfile_lines():
+    result = c.render_context(esp_api_profile(), BASE, esp_api_files())
+    lines = result["containerfile"].splitlines()
+    assert lines[1] == "FROM 127.0.0.1:5000/base/debian:bookworm"
+    assert (
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
+        " python3 python3-minimal python3.11 python3.11-minimal tini && rm -rf /var/lib/apt/lists/*"
+    ) in lines
+    # A fixed UID/GID, so the Deployment can run the pod as that user (runAsNonRoot needs a number).
+    assert any(line.startswith("RUN (getent group espapi >/dev/null || groupadd --system --gid 10001 espapi)")
+               and "useradd --system --uid 10001 --gid espapi" in line for line in lines)
+    assert "RUN install -d -o espapi -g espapi -m 0750 /var/lib/esp-api /var/log/esp-api" in lines
+    assert "RUN ln -sf /dev/stdout /var/log/esp-api/access.log" in lines
+    assert "COPY rootfs/etc/default/esp-api /etc/default/esp-api" in lines
+    assert "COPY rootfs/opt/esp-api/ /opt/esp-api/" in lines
+    assert "ENV PYTHONUNBUFFERED=\"1\"" in lines and "ENV ESP_API_ENV=\"production\"" in lines
+    assert "WORKDIR /opt/esp-api" in lines
+    assert "EXPOSE 8081" in lines
+    assert "USER espapi" in lines
+    assert 'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["bash", "-c", "</dev/tcp/127.0.0.1/8081"]' in lines
+    assert lines[-1] == 'CMD ["/usr/bin/python3", "/opt/esp-api/app.py", "--config", "/etc/esp-api/esp-api.conf"]'
+    assert sorted(result["files"]) == ["rootfs/etc/default/esp-api", "rootfs/opt/esp-api/app.py"]
+    assert result["files"]["rootfs/opt/esp-api/app.py"] == APP_PY.encode()
+    assert len(result["tag"]) == 12 and int(result["tag"], 16) >= 0
+
+
+def test_esp_api_secret_config_is_excluded_and_nowhere_in_the_output():
+    result = c.render_context(esp_api_profile(), BASE, esp_api_files())
+    assert {"path": "/etc/esp-api/esp-api.conf", "reason": c.SECRET_REASON} in result["excluded"]
+    assert "rootfs/etc/esp-api/esp-api.conf" not in result["files"]
+    dumped = result["containerfile"] + json.dumps([v.decode() for v in result["files"].values()]) + json.dumps(result["excluded"])
+    for value in (API_KEY, DB_PASSWORD, "smtp_relay", "10.231.7.21"):
+        assert value not in dumped
+    assert "COPY rootfs/etc/esp-api" not in result["containerfile"]
+
+
+def test_secret_found_in_content_even_if_the_profile_missed_it():
+    profile = esp_api_profile()
+    profile["secrets"] = []
+    result = c.render_context(profile, BASE, esp_api_files())
+    assert {"path": "/etc/esp-api/esp-api.conf", "reason": c.SECRET_REASON} in result["excluded"]
+    assert API_KEY not in result["containerfile"]
+
+
+def test_determinism_and_tag():
+    first = c.render_context(esp_api_profile(), BASE, esp_api_files())
+    again = c.render_context(esp_api_profile(), BASE, esp_api_files())
+    assert first == again
+    changed_app = esp_api_files()
+    changed_app["/opt/esp-api/app.py"] += "# a change\n"
+    assert c.render_context(esp_api_profile(), BASE, changed_app)["tag"] != first["tag"]
+    changed_env = esp_api_files()
+    changed_env["/etc/default/esp-api"] = changed_env["/etc/default/esp-api"].encode()  # bytes or str: same content
+    assert c.render_context(esp_api_profile(), BASE, changed_env)["tag"] == first["tag"]
+    changed_secret = esp_api_files()
+    changed_secret["/etc/esp-api/esp-api.conf"] = changed_secret["/etc/esp-api/esp-api.conf"].replace(API_KEY, "rotated-key-value")
+    assert c.render_context(esp_api_profile(), BASE, changed_secret) == first
+    assert c.render_context(esp_api_profile(), "127.0.0.1:5000/base/debian:trixie", esp_api_files())["tag"] != first["tag"]
+
+
+def test_context_tag_is_over_sorted_paths_and_contents():
+    tag = c.context_tag("FROM x\n", {"b": b"2", "a": b"1"})
+    assert tag == c.context_tag("FROM x\n", {"a": b"1", "b": b"2"})
+    assert tag != c.context_tag("FROM x\n", {"a": b"12", "b": b""})
+
+
+def test_redacted_environment_is_skipped_and_listed():
+    profile = esp_api_profile()
+    profile["environment"]["DB_PASSWORD"] = d.REDACTED
+    result = c.render_context(profile, BASE, esp_api_files())
+    assert "DB_PASSWORD" not in result["containerfile"] and d.REDACTED not in result["containerfile"]
+    assert {"path": "Environment=DB_PASSWORD", "reason": c.SECRET_ENV_REASON} in result["excluded"]
+
+
+def test_missing_unrelated_binary_and_large_files():
+    files = esp_api_files()
+    del files["/etc/default/esp-api"]
+    files["/srv/other"] = "x"
+    files["/opt/esp-api/big.dat"] = b"y" * 2000
+    profile = esp_api_profile()
+    profile["config_files"].append({"path": "/etc/esp-api/blob", "source": "config_paths"})
+    files["/etc/esp-api/blob"] = b"\0\1\2"
+    result = c.render_context(profile, BASE, files, max_file_size=1000)
+    reasons = {e["path"]: e["reason"] for e in result["excluded"]}
+    assert reasons["/etc/default/esp-api"] == "content not provided in files"
+    assert reasons["/srv/other"] == "not a config file or under the app directory of the profile"
+    assert reasons["/opt/esp-api/big.dat"] == "larger than max_file_size (2000 bytes)"
+    assert reasons["/etc/esp-api/blob"] == "binary"
+    assert "ESP_API_ENV" not in result["containerfile"]
+
+
+def test_script_is_required():
+    files = esp_api_files()
+    del files["/opt/esp-api/app.py"]
+    with pytest.raises(c.ContainerfileError, match=r"^files: the script /opt/esp-api/app.py is not provided"):
+        c.render_context(esp_api_profile(), BASE, files)
+
+
+# --- forking daemons ---
+
+
+def test_postfix_from_the_lab_captures():
+    result = c.render_context(
+        postfix_profile(), BASE, {"/etc/postfix/main.cf": fixture("mail1_main.cf"), "/etc/postfix/sasl_passwd": fixture("mail1_sasl_passwd")}
+    )
+    lines = result["containerfile"].splitlines()
+    assert lines[-1] == 'CMD ["/usr/sbin/postfix", "start-fg"]'
+    assert "apt-get install -y --no-install-recommends postfix tini &&" in result["containerfile"]
+    assert "EXPOSE 25" in lines
+    assert 'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["bash", "-c", "</dev/tcp/127.0.0.1/25"]' in lines
+    assert "USER root" in lines and any(line.startswith("# The unit runs as root") for line in lines)
+    assert "useradd" not in result["containerfile"]
+    assert "RUN ln -sf /dev/stdout /var/log/postfix.log" in lines
+    assert "COPY rootfs/etc/postfix/main.cf /etc/postfix/main.cf" in lines
+    assert {"path": "/etc/postfix/sasl_passwd", "reason": c.SECRET_REASON} in result["excluded"]
+    assert SASL_PASSWORD not in json.dumps([result["containerfile"]] + [v.decode() for v in result["files"].values()])
+
+
+def test_nginx_daemon_off():
+    result = c.render_context(nginx_profile(), BASE, {"/etc/nginx/nginx.conf": "user www-data;\nevents {}\n"})
+    lines = result["containerfile"].splitlines()
+    assert lines[-1] == 'CMD ["/usr/sbin/nginx", "-g", "daemon off; master_process on;"]'
+    assert "EXPOSE 80" in lines
+    assert "nginx nginx-common nginx-light" in result["containerfile"]
+    assert c.foreground_command({"exec_start": [{"argv": ["/usr/sbin/nginx"]}]}) == ["/usr/sbin/nginx", "-g", "daemon off;"]
+
+
+def test_unknown_forking_service_needs_command():
+    profile = minimal_profile(type="forking")
+    with pytest.raises(c.ContainerfileError, match=r"^profile.type: forking service /usr/local/bin/demo has no known foreground form \(known: nginx"):
+        c.render_context(profile, BASE)
+    result = c.render_context(profile, BASE, command=["/usr/local/bin/demo", "--foreground"])
+    assert result["containerfile"].splitlines()[-1] == 'CMD ["/usr/local/bin/demo", "--foreground"]'
+
+
+# --- small hand-made profiles ---
+
+
+def test_minimal_profile():
+    result = c.render_context(minimal_profile(), "registry.example.com/base/debian@sha256:" + "a" * 64)
+    lines = result["containerfile"].splitlines()
+    assert lines[1] == "FROM registry.example.com/base/debian@sha256:" + "a" * 64
+    # Only the init (tini) is installed: the profile names no package.
+    assert [line for line in lines if line.startswith(("RUN", "COPY", "ENV", "WORKDIR"))] == [
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*"
+    ]
+    assert lines[-6:] == [
+        "EXPOSE 9000",
+        "# The unit runs as root (no User=): so does the image; set User= on the legacy host first to change that.",
+        "USER root",
+        'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["bash", "-c", "</dev/tcp/127.0.0.1/9000"]',
+        'ENTRYPOINT ["/usr/bin/tini", "--"]',
+        'CMD ["/usr/local/bin/demo", "--port", "9000"]',
+    ]
+    assert result["files"] == {} and result["excluded"] == []
+
+
+def test_ports_deduplicated_sorted_and_health_port_choice():
+    listeners = [
+        {"proto": "tcp", "address": "::", "port": 9000},
+        {"proto": "tcp", "address": "0.0.0.0", "port": 9000},
+        {"proto": "tcp", "address": "::", "port": 8080},
+        {"proto": "udp", "address": "0.0.0.0", "port": 53},
+    ]
+    lines = c.render_context(minimal_profile(listeners=listeners), BASE)["containerfile"].splitlines()
+    assert "EXPOSE 53/udp 8080 9000" in lines
+    assert any(line.endswith('"</dev/tcp/::1/8080"]') for line in lines)
+    lines = c.render_context(minimal_profile(listeners=listeners), BASE, health_check_port=9000)["containerfile"].splitlines()
+    assert any(line.endswith('"</dev/tcp/127.0.0.1/9000"]') for line in lines)
+    assert not any(line.startswith("HEALTHCHECK") for line in c.render_context(minimal_profile(listeners=[]), BASE)["containerfile"].splitlines())
+
+
+def test_user_with_other_group_and_env_quoting():
+    profile = minimal_profile(user="svc", group="daemons", environment={"GREETING": 'say "hi" $HOME \\o/', "EMPTY": ""})
+    text = c.render_context(profile, BASE)["containerfile"]
+    assert "(getent group daemons >/dev/null || groupadd --system --gid 10001 daemons)" in text
+    assert "useradd --system --uid 10001 --gid daemons --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin svc)" in text
+    assert 'ENV GREETING="say \\"hi\\" \\$HOME \\\\o/"' in text.splitlines()
+    assert 'ENV EMPTY=""' in text.splitlines()
+    assert "USER svc" in text.splitlines()
+
+
+# --- bad input ---
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["Foo:bar", "debian:bookworm", "127.0.0.1:5000/Base/debian:bookworm", "127.0.0.1:5000/base/debian:", "reg.example.com/x@sha256:abc", "", None],
+)
+def test_bad_base_image(image):
+    with pytest.raises(c.ContainerfileError, match=r"^base_image: .* is not a valid image reference \(registry\[:port\]/name\[:tag"):
+        c.render_context(minimal_profile(), image)
+
+
+@pytest.mark.parametrize("image", ["localhost/x", "127.0.0.1:5000/base/debian:bookworm", "quay.io/a/b-c__d.e:v1.2_3"])
+def test_good_base_image(image):
+    assert c.validate_image(image) == image
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"listeners": [{"proto": "tcp", "address": "0.0.0.0", "port": 70000}]}, r"^profile.listeners\[0\].port: 70000 is out of range 1-65535$"),
+        ({"listeners": [{"proto": "tcp", "port": "80"}]}, r"^profile.listeners\[0\].port: '80' is not an integer port"),
+        ({"listeners": [{"proto": "sctp", "port": 80}]}, r"^profile.listeners\[0\].proto: 'sctp' is not one of tcp, udp"),
+        ({"packages": [{"name": "Python3"}]}, r"^profile.packages\[0\].name: 'Python3' is not a Debian package name"),
+        ({"packages": [{"name": "x;rm -rf /"}]}, r"^profile.packages\[0\].name: "),
+        ({"user": "Bad User"}, r"^profile.user: 'Bad User' is not a valid user or group name"),
+        ({"environment": {"A-B": "1"}}, r"^profile.environment: 'A-B' is not a valid variable name"),
+        ({"environment": {"A": "line\nbreak"}}, r"^profile.environment: the value of A must be a string without control characters"),
+        ({"working_directory": "relative/dir"}, r"^profile.working_directory: 'relative/dir' is not an absolute, normalized path"),
+        ({"config_files": [{"path": "/etc/../x"}]}, r"^profile.config_files\[0\].path: "),
+        ({"exec_start": []}, r"^profile.exec_start: the unit has no ExecStart; pass command"),
+        ({"exec_start": [{"argv": ["/bin/x", "--token", d.REDACTED]}]}, r"^profile.exec_start\[0\].argv\[2\]: holds a secret \(REDACTED\)"),
+    ],
+)
+def test_bad_profiles_name_the_field(change, message):
+    with pytest.raises(c.ContainerfileError, match=message):
+        c.render_context(minimal_profile(**change), BASE)
+
+
+def test_bad_options():
+    with pytest.raises(c.ContainerfileError, match=r"^health_check_port: 0 is out of range 1-65535"):
+        c.render_context(minimal_profile(), BASE, health_check_port=0)
+    with pytest.raises(c.ContainerfileError, match=r"^command: must be a non-empty list"):
+        c.render_context(minimal_profile(), BASE, command=[])
+    with pytest.raises(c.ContainerfileError, match=r"^files\['relative'\]: 'relative' is not an absolute"):
+        c.render_context(minimal_profile(), BASE, files={"relative": "x"})
+    with pytest.raises(c.ContainerfileError, match=r"^profile: must be a dict"):
+        c.render_context([], BASE)  # type: ignore[arg-type]
+    profile = copy.deepcopy(esp_api_profile())
+    files = esp_api_files()
+    files["/opt/esp-api/app.py"] = 12
+    with pytest.raises(c.ContainerfileError, match=r"^files\['/opt/esp-api/app.py'\]: content must be bytes or str, not int"):
+        c.render_context(profile, BASE, files)
+
+
+def test_script_that_cannot_be_copied_and_registry_port():
+    files = esp_api_files()
+    files["/opt/esp-api/app.py"] = "x" * 50
+    with pytest.raises(c.ContainerfileError, match=r"^files: the script /opt/esp-api/app.py cannot be copied into the image \(larger than max_file_size"):
+        c.render_context(esp_api_profile(), BASE, files, max_file_size=40)
+    with pytest.raises(c.ContainerfileError, match=r"^base_image: registry port 99999 is out of range 1-65535"):
+        c.validate_image("127.0.0.1:99999/base/debian:bookworm")
