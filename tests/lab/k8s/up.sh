@@ -72,10 +72,15 @@ argv() {
       ARGV=(--kubeconfig="$K8S_STATE/kwok.kubeconfig"
         --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake
         --node-lease-duration-seconds=40 --server-address="127.0.0.1:$LAB_KWOK_PORT")
-      local s
-      for s in node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete; do
-        ARGV+=(--config="$K8S_DIR/kwok/$s.yaml")
-      done ;;
+      # The stages are copied to a folder named by their hash: edited stages change the command line,
+      # so a running kwok is restarted with them.
+      local s stages=(node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete) h d
+      h=$(cd "$K8S_DIR/kwok" && cat "${stages[@]/%/.yaml}" | sha256sum | cut -c1-12)
+      d=$K8S_STATE/kwok-stages-$h
+      if [[ ! -d $d ]]; then
+        mkdir -p "$d.tmp" && for s in "${stages[@]}"; do cp "$K8S_DIR/kwok/$s.yaml" "$d.tmp/"; done && mv "$d.tmp" "$d"
+      fi
+      for s in "${stages[@]}"; do ARGV+=(--config="$d/$s.yaml"); done ;;
     *) die "unknown component $1" ;;
   esac
   ARGV=("$BIN/$1" "${ARGV[@]}")
