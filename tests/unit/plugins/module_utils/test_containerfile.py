@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 
 import pytest
 
 from ansible_collections.replatform.kubernetes.plugins.module_utils import _containerfile as c
 from ansible_collections.replatform.kubernetes.plugins.module_utils import _discovery as d
+from ansible_collections.replatform.kubernetes.tests.unit.plugins.module_utils.lab_captures import esp_api_profile, fixture
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 BASE = "127.0.0.1:5000/base/debian:bookworm"
 
 API_KEY = "esp_live_7f3c9a1e5b2d4c8f90ab1c2d3e4f5a6b"
@@ -34,37 +33,6 @@ ExecStartPre=/usr/sbin/nginx -t -q -g 'daemon on; master_process on;'
 ExecStart=/usr/sbin/nginx -g 'daemon on; master_process on;'
 ExecReload=/usr/sbin/nginx -g 'daemon on; master_process on;' -s reload
 """
-
-
-def fixture(name: str) -> str:
-    with open(os.path.join(FIXTURES, name), encoding="utf-8") as f:
-        return f.read()
-
-
-def esp_api_profile() -> dict:
-    return d.build_profile(
-        {
-            "requested": "esp-api",
-            "unit": "esp-api.service",
-            "show": fixture("web1_systemctl_show_esp-api.txt"),
-            "cat": fixture("web1_systemctl_cat_esp-api.txt"),
-            "ss": fixture("web1_ss_ltnupH.txt"),
-            "pids": d.parse_pids(fixture("web1_cgroup_procs_esp-api.txt")),
-            "dpkg_search": {"stdout": fixture("web1_dpkg_S_esp-api.stdout"), "stderr": fixture("web1_dpkg_S_esp-api.stderr")},
-            "dpkg_status": fixture("web1_dpkg_query_status.txt"),
-            "executables": ["/usr/bin/python3", "/usr/bin/python3.11"],
-            "files": {
-                "/etc/esp-api/esp-api.conf": {"source": "exec_start", "text": fixture("web1_esp-api.conf")},
-                "/etc/default/esp-api": {"source": "environment_file", "text": fixture("web1_default_esp-api")},
-            },
-            "paths": {
-                "/var/log/esp-api": {"exists": True, "is_dir": True},
-                "/var/log/esp-api/access.log": {"exists": True, "is_dir": False},
-                "/var/lib/esp-api": {"exists": True, "is_dir": True, "owner": "espapi", "group": "espapi", "mode": 0o750},
-                "/opt/esp-api": {"exists": True, "is_dir": True, "owner": "root", "group": "root", "mode": 0o755},
-            },
-        }
-    )
 
 
 def esp_api_files() -> dict:
