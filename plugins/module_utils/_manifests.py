@@ -18,7 +18,7 @@ import posixpath
 import re
 import typing as t
 
-from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfile import SERVICE_UID
+from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfile import SERVICE_UID, ContainerfileError, validate_image
 
 MANAGED_BY = "replatform.kubernetes"
 LABEL_SERVICE = "replatform.kubernetes/service"
@@ -27,10 +27,6 @@ DEFAULT_REPLICAS = 2
 DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_NAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_IMAGE = re.compile(
-    r"^(?P<registry>[a-zA-Z0-9.-]+(:[0-9]+)?/)?(?P<path>[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
-    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@(?P<digest>sha256:[0-9a-f]{64}))?$"
-)
 
 
 class ManifestError(ValueError):
@@ -99,7 +95,10 @@ def render(
     name = name or k8s_name(profile.get("requested") or profile.get("unit") or "")
     _check(bool(_DNS_LABEL.match(name or "")), "name", "%r is not a DNS label (lower-case letters, digits, '-', at most 63)" % name)
     _check(bool(_DNS_LABEL.match(namespace or "")), "namespace", "%r is not a DNS label (lower-case letters, digits, '-', at most 63)" % namespace)
-    _check(bool(_IMAGE.match(image or "")), "image", "%r is not a valid image reference (registry/name[:tag][@sha256:digest])" % image)
+    try:
+        validate_image(image, "image")  # one definition of a valid image reference, shared with the Containerfile
+    except ContainerfileError as exc:
+        raise ManifestError(str(exc)) from exc
     _check(isinstance(replicas, int) and 1 <= replicas <= 100, "replicas", "%r must be an integer from 1 to 100" % (replicas,))
     for index, host in enumerate(hosts):
         _check(bool(_DNS_NAME.match(host)) and not _is_ip(host), "hosts[%d]" % index, "%r is not a DNS name; hostnames only, never IP addresses" % host)
