@@ -77,6 +77,10 @@ _MAP_REFERENCE = re.compile(r"^[a-z_]+:/")
 _DPKG_NOT_FOUND = re.compile(r"^dpkg-query: no path found matching pattern (.+)$")
 _DPKG_DIVERSION = re.compile(r"^(local )?diversion (by \S+ )?(from|to): ")
 _PATH_TOKEN = re.compile(r"(/var/(?:log|lib|spool)/[^\s;,'\"()<>]+)")
+# Files under /etc a config line names (myorigin = /etc/mailname, alias_maps = hash:/etc/aliases).
+_ETC_TOKEN = re.compile(r"(?<![\w$.-])(/etc/[A-Za-z0-9._+-]+(?:/[A-Za-z0-9._+-]+)*)")
+# Directories a web server serves files from: nginx root/alias, Apache DocumentRoot/Alias (last argument).
+_CONTENT_DIRECTIVE = re.compile(r"^(?:root|alias|DocumentRoot|Alias\s+\S+)\s+[\"']?(/[^\s;\"']*)[\"']?\s*;?\s*$")
 
 
 class DiscoveryError(Exception):
@@ -457,6 +461,7 @@ def scan_config(path: str, text: str) -> dict[str, list[dict[str, t.Any]]]:
     secrets: list[dict[str, t.Any]] = []
     ips: list[dict[str, t.Any]] = []
     paths: list[dict[str, t.Any]] = []
+    content: list[dict[str, t.Any]] = []
     in_pem = False
     credential_map = _is_credential_map(path)
     for number, line in enumerate(text.splitlines(), start=1):
@@ -487,9 +492,12 @@ def scan_config(path: str, text: str) -> dict[str, list[dict[str, t.Any]]]:
             secrets.append({"file": path, "line": number, "key": key or None, "kind": "url_credentials"})
             continue
         _scan_ips(path, number, stripped, ips)
-        for found in _PATH_TOKEN.findall(stripped):
+        for found in _PATH_TOKEN.findall(stripped) + _ETC_TOKEN.findall(stripped):
             paths.append({"file": path, "line": number, "path": found.rstrip(".:")})
-    return {"secrets": secrets, "ip_addresses": ips, "paths": paths}
+        served = _CONTENT_DIRECTIVE.match(stripped)
+        if served:
+            content.append({"file": path, "line": number, "path": os.path.normpath(served.group(1))})
+    return {"secrets": secrets, "ip_addresses": ips, "paths": paths, "content": content}
 
 
 def _scan_ips(path: str, number: int, text: str, out: list[dict[str, t.Any]]) -> None:
@@ -627,11 +635,13 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
     config_files = []
     ips: list[dict[str, t.Any]] = []
     config_paths: list[dict[str, t.Any]] = []
+    content_paths: list[dict[str, t.Any]] = []
     for path, info in raw.get("files", {}).items():
         scan = scan_config(path, info["text"])
         secrets += scan["secrets"]
         ips += scan["ip_addresses"]
         config_paths += scan["paths"]
+        content_paths += scan["content"]
         config_files.append(
             {"path": path, "source": info["source"], "size": len(info["text"].encode("utf-8", "replace")), "packages": owners.get(path, [])}
         )
@@ -650,6 +660,11 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
         data_candidates.append((unit["working_directory"], "working_directory"))
     data_candidates += [("/var/lib/" + n, "default") for n in names] + [("/var/spool/" + n, "default") for n in names]
     data = _locations(data_candidates, path_info)
+    # Served content that exists on the host and is not a package's (/usr/share/nginx/html and the like).
+    content = [
+        loc for loc in _locations([(p["path"], "config") for p in content_paths if not p["path"].startswith("/usr/")], path_info)
+        if loc["exists"] and loc["is_dir"]
+    ]
 
     return {
         "requested": raw.get("requested", unit_id),
@@ -681,6 +696,8 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
         "ip_addresses": ips,
         "log_paths": logs,
         "data_dirs": data,
+        "content_dirs": content,
+        "config_links": sorted(raw.get("links") or [], key=lambda link: link["path"]),
         "warnings": unit["warnings"],
     }
 
@@ -845,10 +862,14 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
         seen_real.add(real)
         files[path] = {"source": source, "text": text}
 
+    links: list[dict[str, str]] = []
     for path, source in config_candidates(parsed, names, config_paths):
         if os.path.isdir(path):
             for root, dirs, filenames in os.walk(path):
                 dirs.sort()
+                # Symlinks (nginx sites-enabled, modules-enabled): recorded as links, their targets read as files.
+                links += [{"path": os.path.join(root, n), "target": os.readlink(os.path.join(root, n))}
+                          for n in sorted(dirs + filenames) if os.path.islink(os.path.join(root, n))]
                 for filename in sorted(filenames):
                     add_file(os.path.join(root, filename), source)
         elif os.path.isfile(path):
@@ -857,6 +878,13 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
             continue  # arguments that are not config files (sockets, pid files, output directories)
         elif source != "etc_dir":
             skipped.append({"path": path, "reason": "not found"})
+
+    # Files under /etc that the config names (one level: /etc/mailname, /etc/aliases, TLS files).
+    for path, info in list(files.items()):
+        for found in scan_config(path, info["text"])["paths"]:
+            ref = os.path.normpath(found["path"])
+            if ref.startswith("/etc/") and ref not in files and os.path.isfile(ref):
+                add_file(ref, "referenced")
 
     queries = [p for p in sorted(files) if not re.search(r"[*?\[\]\\]", p)]
     dpkg_out, dpkg_err = _run(run, ["dpkg", "-S", "--"] + queries, ok=(0, 1)) if queries else ("", "")
@@ -867,6 +895,7 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
     # Existence and ownership of log and data candidates (build_profile decides which ones).
     probe = build_profile({"unit": unit, "cat": cat, "files": files, "package_names": package_names})
     candidates = {loc["path"] for loc in probe["log_paths"] + probe["data_dirs"]}
+    candidates.update(p["path"] for f, info in files.items() for p in scan_config(f, info["text"])["content"])
     candidates.update("/var/%s/%s" % (kind, n) for kind in ("log", "lib", "spool") for n in package_names)
     if parsed["working_directory"]:
         candidates.add(parsed["working_directory"])
@@ -878,7 +907,7 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
             "requested": name, "unit": unit, "followed_from": followed_from, "show": show_text, "cat": cat, "ss": ss,
             "pids": pids, "pid_source": pid_source, "dpkg_search": {"stdout": dpkg_out, "stderr": dpkg_err},
             "dpkg_status": status, "files": files, "skipped_files": skipped, "paths": paths,
-            "package_names": package_names, "executables": executables,
+            "package_names": package_names, "executables": executables, "links": links,
         }
     )
 

@@ -229,6 +229,19 @@ ansible_facts:
             the service can write, /var/lib/<name>, /var/spool/<name>), with C(path), C(source), C(exists), C(is_dir).
           type: list
           elements: dict
+        content_dirs:
+          description: Directories a web server serves files from (nginx C(root) and C(alias), Apache
+            C(DocumentRoot) and C(Alias)) that exist on the host and are not under C(/usr), with C(path),
+            C(source), C(exists), C(is_dir). Their files go into the image.
+          type: list
+          elements: dict
+          sample: [{path: /var/www/esp, source: config, exists: true, is_dir: true}]
+        config_links:
+          description: Symbolic links found in the config directories, with C(path) and C(target) as the
+            link holds it (nginx C(sites-enabled), C(modules-enabled)). The image gets the same links.
+          type: list
+          elements: dict
+          sample: [{path: /etc/nginx/sites-enabled/www.esp.test, target: /etc/nginx/sites-available/www.esp.test}]
         warnings:
           description: Unit file lines that were skipped.
           type: list

@@ -419,3 +419,66 @@ def test_dpkg_search_nginx():
     owners, missing = d.parse_dpkg_search(fixture("web1_dpkg_S_nginx.stdout"), fixture("web1_dpkg_S_nginx.stderr"))
     assert owners == {"/usr/sbin/nginx": ["nginx"], "/etc/nginx/nginx.conf": ["nginx-common"]}
     assert missing == ["/etc/nginx/sites-available/www.esp.test"]
+
+
+def test_scan_served_content_and_etc_references():
+    nginx = d.scan_config(
+        "/etc/nginx/sites-available/www.esp.test", "server {\n  root /var/www/esp;\n  location /img/ {\n    alias /srv/img/;\n  }\n}\n"
+    )
+    assert [(c["line"], c["path"]) for c in nginx["content"]] == [(2, "/var/www/esp"), (4, "/srv/img")]
+    apache = d.scan_config("/etc/apache2/sites-available/site.conf", 'DocumentRoot "/var/www/site"\nAlias /static /srv/static\n# root /nope;\n')
+    assert [c["path"] for c in apache["content"]] == ["/var/www/site", "/srv/static"]
+    main = d.scan_config("/etc/postfix/main.cf", fixture("mail1_main.cf"))
+    referenced = {p["path"] for p in main["paths"] if p["path"].startswith("/etc/")}
+    # Named by main.cf outside comments; $variables and URLs are not paths.
+    assert {"/etc/aliases", "/etc/mailname", "/etc/postfix/sasl_passwd"} <= referenced
+    assert not d.scan_config("/etc/x.conf", "url = http://host/etc/passwd\nx = $dir/etc/y\n")["paths"]
+
+
+def test_profile_content_dirs_and_links():
+    raw = esp_api_raw()
+    raw["files"]["/etc/nginx/sites-available/www.esp.test"] = {
+        "source": "etc_dir", "text": "root /var/www/esp;\nroot /usr/share/nginx/html;\nroot /var/www/gone;\n"
+    }
+    raw["paths"]["/var/www/esp"] = {"exists": True, "is_dir": True}
+    raw["paths"]["/usr/share/nginx/html"] = {"exists": True, "is_dir": True}
+    raw["links"] = [{"path": "/etc/nginx/sites-enabled/www.esp.test", "target": "/etc/nginx/sites-available/www.esp.test"}]
+    profile = d.build_profile(raw)
+    # Only existing directories, and not a package's (/usr).
+    assert profile["content_dirs"] == [{"path": "/var/www/esp", "source": "config", "exists": True, "is_dir": True}]
+    assert profile["config_links"] == raw["links"]
+
+
+def test_collect_records_links_and_reads_referenced_etc_files(tmp_path):
+    site = tmp_path / "sites-available"
+    site.mkdir()
+    (site / "www").write_text("root %s;\n" % (tmp_path / "www"))
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "index.html").write_text("hi\n")
+    enabled = tmp_path / "sites-enabled"
+    enabled.mkdir()
+    os.symlink(str(site / "www"), str(enabled / "www"))
+    (tmp_path / "main.conf").write_text("hosts = /etc/hostname\n")
+    answers = {
+        "show": "Id=web.service\nLoadState=loaded\nActiveState=active\nSubState=running\nType=simple\nMainPID=%d\n"
+        "ControlGroup=/no/such/cgroup/web.service\nConsistsOf=\n" % os.getpid(),
+        "cat": "# /etc/systemd/system/web.service\n[Service]\nExecStart=/usr/sbin/web\n",
+    }
+
+    def runner(argv):
+        if argv[:2] == ["systemctl", "show"]:
+            return 0, answers["show"], ""
+        if argv[:2] == ["systemctl", "cat"]:
+            return 0, answers["cat"], ""
+        if argv[0] in ("ss", "dpkg-query"):
+            return 0, "", ""
+        if argv[:2] == ["dpkg", "-S"]:
+            return 1, "", "".join("dpkg-query: no path found matching pattern %s\n" % p for p in argv[3:])
+        return 1, "", "unexpected command"
+
+    profile = d.collect(runner, "web", config_paths=[str(tmp_path)])
+    assert profile["config_links"] == [{"path": str(enabled / "www"), "target": str(site / "www")}]
+    assert profile["content_dirs"] == [{"path": str(tmp_path / "www"), "source": "config", "exists": True, "is_dir": True}]
+    paths = {c["path"]: c["source"] for c in profile["config_files"]}
+    assert paths.get("/etc/hostname") == "referenced"
+    assert str(enabled / "www") not in paths  # the link's target was read once, under its own name
