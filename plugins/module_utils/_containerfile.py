@@ -57,10 +57,11 @@ SECRET_ENV_REASON = "secret value (REDACTED by discovery): set from a Kubernetes
 # "argv": the command to run instead of ExecStart (postmulti/postfix start fork a master process);
 # "nginx_g": nginx keeps its ExecStart, its -g directives get "daemon off;" instead of "daemon on;".
 # "package": installed when the profile names no package for the executable.
+# "postmap": credential maps that are secrets (their .db left out as binary) are built with postmap at start.
 FOREGROUND: dict[str, dict[str, t.Any]] = {
     "nginx": {"nginx_g": True, "package": "nginx"},
-    "postfix": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix"},
-    "postmulti": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix"},
+    "postfix": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix", "postmap": True},
+    "postmulti": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix", "postmap": True},
 }
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -144,7 +145,7 @@ def app_directory(profile: dict[str, t.Any]) -> str | None:
     return os.path.dirname(script)
 
 
-def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | None = None) -> list[str]:
+def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | None = None, files: dict[str, t.Any] | None = None) -> list[str]:
     """The container's command (JSON exec form argv): ``command`` if given, else the main ExecStart made foreground."""
     if command is not None:
         if not command or not all(isinstance(a, str) and a for a in command):
@@ -163,6 +164,11 @@ def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | Non
             )
     known = FOREGROUND.get(os.path.basename(argv[0]))
     if known and known.get("argv"):
+        maps = postfix_tables(profile, files or {})["start"] if known.get("postmap") else []
+        if maps:
+            # hash: maps are built from the text file at start: the text comes from a Kubernetes Secret.
+            script = "".join('if [ -f %s ]; then postmap %s; fi; ' % (shlex.quote(m), shlex.quote(m)) for m in maps)
+            return ["/bin/sh", "-ec", script + "exec " + " ".join(shlex.quote(a) for a in known["argv"])]
         return list(known["argv"])
     if known and known.get("nginx_g"):
         return _nginx_foreground(argv)
@@ -172,6 +178,29 @@ def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | Non
             % (argv[0], ", ".join(sorted(FOREGROUND)))
         )
     return argv
+
+
+_POSTFIX_TABLE = re.compile(r"\b(?:hash|btree|lmdb|cdb|dbm):(/[A-Za-z0-9._/+-]+)")
+
+
+def postfix_tables(profile: dict[str, t.Any], files: dict[str, t.Any]) -> dict[str, list[str]]:
+    """Indexed lookup tables of postfix's main.cf (``hash:/etc/aliases``), whose compiled files must match the text.
+
+    ``build``: tables whose text is in the image (compiled with postmap/postalias when the image is built);
+    ``start``: tables that hold secrets (sasl_passwd; compiled when the container starts, from the Secret).
+    """
+    secret_files = {s.get("file") for s in profile.get("secrets") or [] if isinstance(s, dict)}
+    skipped_db = {item.get("path")[:-3] for item in profile.get("skipped_files") or [] if isinstance(item, dict) and str(item.get("path")).endswith(".db")}
+    tables = set(p for p in skipped_db if p in secret_files)
+    for path, content in files.items():
+        if os.path.basename(path) == "main.cf":
+            text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
+            lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+            tables.update(_POSTFIX_TABLE.findall("\n".join(lines)))
+    return {
+        "build": sorted(p for p in tables if p in files and p not in secret_files),
+        "start": sorted(p for p in tables if p in secret_files),
+    }
 
 
 def _nginx_foreground(argv: list[str]) -> list[str]:
@@ -253,7 +282,7 @@ def render_context(
     if health_check_port is not None:
         _port(health_check_port, "health_check_port")
     unit = profile.get("unit") or "service"
-    argv = foreground_command(profile, command)
+    argv = foreground_command(profile, command, files)
 
     # Packages.
     packages = set()
@@ -302,6 +331,18 @@ def render_context(
         context["rootfs" + path] = content
         return True
 
+    # Symlinks of the config directories: made as links, not copied as files.
+    links = []
+    for index, link in enumerate(profile.get("config_links") or []):
+        if not isinstance(link, dict):
+            raise ContainerfileError("profile.config_links[%d]: must be a dict with path and target" % index)
+        path = _path(link.get("path"), "profile.config_links[%d].path" % index)
+        target = link.get("target")
+        if not isinstance(target, str) or not target or re.search(r"[\x00-\x1f\x7f]", target):
+            raise ContainerfileError("profile.config_links[%d].target: %r is not a link target" % (index, target))
+        links.append((path, target))
+    link_paths = {path for path, _target in links}
+
     # Config files (and the environment of the EnvironmentFiles among them).
     env_from_files: dict[str, str] = {}
     env_files = {e.get("path") for e in profile.get("environment_files") or [] if isinstance(e, dict)}
@@ -309,6 +350,12 @@ def render_context(
     for index, config in enumerate(profile.get("config_files") or []):
         config_paths.append(_path(config.get("path") if isinstance(config, dict) else config, "profile.config_files[%d].path" % index))
     for path in sorted(set(config_paths)):
+        if path in link_paths:
+            excluded.append({"path": path, "reason": "a symlink on the host: made as the same link"})
+            continue
+        if path in secret_files:
+            excluded.append({"path": path, "reason": SECRET_REASON})
+            continue
         if path not in files:
             excluded.append({"path": path, "reason": "content not provided in files"})
             continue
@@ -318,9 +365,24 @@ def render_context(
             if path in env_files:
                 env_from_files.update(_env_file_values(content.decode("utf-8", "replace")))
 
+    # Served content (web roots): copied as it is.
+    content_dirs = []
+    for index, item in enumerate(profile.get("content_dirs") or []):
+        content_dirs.append(_path(item.get("path") if isinstance(item, dict) else item, "profile.content_dirs[%d].path" % index))
+    content_files = sorted(
+        p for p in files if p not in config_paths and any(p.startswith(d.rstrip("/") + "/") for d in content_dirs)
+    )
+    for path in content_files:
+        take(path, _as_bytes(files[path], "files[%r]" % path), "content")
+    for directory in sorted(set(content_dirs)):
+        if any(name.startswith("rootfs" + directory.rstrip("/") + "/") for name in context):
+            copies.append(("rootfs" + directory.rstrip("/") + "/", directory.rstrip("/") + "/"))
+
     # The service's own script/app directory.
     app_dir = app_directory(profile)
-    app_files = sorted(p for p in files if app_dir and p.startswith(app_dir.rstrip("/") + "/") and p not in config_paths)
+    app_files = sorted(
+        p for p in files if app_dir and p.startswith(app_dir.rstrip("/") + "/") and p not in config_paths and p not in content_files
+    )
     if app_dir:
         if profile.get("script") not in files:
             raise ContainerfileError("files: the script %s is not provided (files under %s are copied into the image)" % (profile["script"], app_dir))
@@ -329,8 +391,8 @@ def render_context(
             reason = next(e["reason"] for e in excluded if e["path"] == profile["script"])
             raise ContainerfileError("files: the script %s cannot be copied into the image (%s)" % (profile["script"], reason))
         copies.append(("rootfs" + app_dir + "/", app_dir + "/"))
-    for path in sorted(set(files) - set(config_paths) - set(app_files)):
-        excluded.append({"path": path, "reason": "not a config file or under the app directory of the profile"})
+    for path in sorted(set(files) - set(config_paths) - set(app_files) - set(content_files)):
+        excluded.append({"path": path, "reason": "not a config file, served content or under the app directory of the profile"})
 
     # Environment: Environment= then EnvironmentFile= (which overrides it, as in systemd).
     environment: dict[str, str] = {}
@@ -377,7 +439,11 @@ def render_context(
             " --uid {uid} --gid {g} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin {u})".format(u=user, g=group, uid=SERVICE_UID)
         )
     if make_dirs:
-        lines.append("RUN install -d -o %s -g %s -m 0750 %s" % (user, group or "root", " ".join(shlex.quote(d) for d in make_dirs)))
+        # Only missing ones: a package's own directories (/var/spool/postfix) keep their owners and modes.
+        lines.append(
+            "RUN for d in %s; do [ -e \"$d\" ] || install -d -o %s -g %s -m 0750 \"$d\"; done"
+            % (" ".join(shlex.quote(d) for d in make_dirs), user, group or "root")
+        )
     if log_files:
         lines.append("# Logs go to the container's output.")
         lines.append("RUN " + " && ".join("ln -sf /dev/stdout %s" % shlex.quote(p) for p in sorted(set(log_files))))
@@ -386,6 +452,23 @@ def render_context(
             lines.append("# Not in the image (%s): %s" % (SECRET_REASON, item["path"]))
     for source, target in sorted(copies):
         lines.append("COPY %s %s" % (source, target))
+    if known and known.get("postmap"):
+        # Lookup tables whose compiled .db discovery skipped as binary: compiled again from the copied text.
+        copied = {target for _source, target in copies}
+        tables = [p for p in postfix_tables(profile, files)["build"] if p in copied]
+        if tables:
+            lines.append("RUN " + " && ".join(
+                ("postalias %s" if os.path.basename(p) == "aliases" else "postmap %s") % shlex.quote(p) for p in tables))
+    if links:
+        by_dir: dict[str, list[tuple[str, str]]] = {}
+        for path, target in sorted(links):
+            by_dir.setdefault(os.path.dirname(path), []).append((path, target))
+        lines.append("# The config directories' links as on the host (a package's own links there are replaced).")
+        lines.append("RUN " + " && ".join(
+            "mkdir -p {d} && find {d} -maxdepth 1 -type l -delete && {ln}".format(
+                d=shlex.quote(directory), ln=" && ".join("ln -sfn %s %s" % (shlex.quote(tg), shlex.quote(p)) for p, tg in entries))
+            for directory, entries in sorted(by_dir.items())
+        ))
     for name in sorted(environment):
         lines.append("ENV %s=%s" % (name, _env_value(name, environment[name], "profile.environment")))
     if profile.get("working_directory"):
@@ -422,3 +505,101 @@ def context_tag(containerfile: str, files: dict[str, bytes]) -> str:
         name = path.encode("utf-8")
         digest.update(b"%d:%s%d:%s" % (len(name), name, len(content), content))
     return digest.hexdigest()[:12]
+
+
+# --- on the controller: the fetched files in, the context directory out --------------------------
+
+
+def read_files(files_dir: str, paths: t.Iterable[str]) -> dict[str, bytes]:
+    """``{absolute path: content}`` of the host files fetched under ``files_dir`` (laid out by absolute path)."""
+    result = {}
+    for path in sorted(set(paths)):
+        _path(path, "paths[%r]" % path)
+        local = os.path.join(files_dir, path.lstrip("/"))
+        try:
+            with open(local, "rb") as handle:
+                result[path] = handle.read()
+        except OSError as exc:
+            raise ContainerfileError("paths: %s was not fetched to %s (%s)" % (path, local, exc.strerror or exc)) from None
+    return result
+
+
+def write_context(dest: str, context: dict[str, t.Any], check_mode: bool = False) -> dict[str, list[str]]:
+    """Make ``dest`` hold exactly the Containerfile and ``rootfs/`` files of ``context``.
+
+    Files are written only when their content differs (atomically: a temp file renamed into place) and
+    files under ``rootfs/`` that are no longer part of the context are removed, so the directory is
+    always a faithful build context and an unchanged one is not touched. Returns the relative paths
+    ``{"added": [...], "updated": [...], "removed": [...]}``; in check mode nothing is written.
+    """
+    wanted = {"Containerfile": context["containerfile"].encode("utf-8")}
+    wanted.update(context["files"])
+    present = set()
+    if os.path.isfile(os.path.join(dest, "Containerfile")):
+        present.add("Containerfile")
+    rootfs = os.path.join(dest, "rootfs")
+    for root, _dirs, names in os.walk(rootfs):
+        for name in names:
+            present.add(os.path.relpath(os.path.join(root, name), dest))
+    changes: dict[str, list[str]] = {"added": [], "updated": [], "removed": []}
+    for rel, content in sorted(wanted.items()):
+        target = os.path.join(dest, rel)
+        if rel in present:
+            with open(target, "rb") as handle:
+                if handle.read() == content:
+                    continue
+            changes["updated"].append(rel)
+        else:
+            changes["added"].append(rel)
+        if not check_mode:
+            os.makedirs(os.path.dirname(target), mode=0o750, exist_ok=True)
+            temp = target + ".replatform-tmp"
+            with open(temp, "wb") as handle:
+                handle.write(content)
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
+    for rel in sorted(present - set(wanted)):
+        changes["removed"].append(rel)
+        if not check_mode:
+            os.unlink(os.path.join(dest, rel))
+    if not check_mode:
+        for root, _dirs, _names in os.walk(rootfs, topdown=False):
+            if root != rootfs and not os.listdir(root):
+                os.rmdir(root)
+    return changes
+
+
+def image_sources(profile: dict[str, t.Any], health_check_port: int | None = None) -> dict[str, t.Any]:
+    """What to fetch from the legacy host for the image, and how to check the image answers.
+
+    ``config_files``: config paths to fetch (secret files and links are not fetched);
+    ``secret_files``: files that hold secrets (read under no_log, mounted at validation and deploy time);
+    ``directories``: the app directory and served content directories, fetched whole;
+    ``probe``: ``{port, check}`` with check ``http``, ``smtp`` or ``tcp`` (None without a TCP listener).
+    """
+    if not isinstance(profile, dict):
+        raise ContainerfileError("profile: must be a dict (the legacy_service profile)")
+    secret_files = sorted({s["file"] for s in profile.get("secrets") or [] if isinstance(s, dict) and s.get("file")})
+    links = {link.get("path") for link in profile.get("config_links") or [] if isinstance(link, dict)}
+    config = sorted({
+        _path(c.get("path") if isinstance(c, dict) else c, "profile.config_files[%d].path" % i)
+        for i, c in enumerate(profile.get("config_files") or [])
+    } - set(secret_files) - links)
+    directories = []
+    app_dir = app_directory(profile)
+    if app_dir:
+        directories.append(app_dir)
+    for index, item in enumerate(profile.get("content_dirs") or []):
+        directories.append(_path(item.get("path") if isinstance(item, dict) else item, "profile.content_dirs[%d].path" % index))
+    listeners = [
+        {"proto": item.get("proto", "tcp"), "port": _port(item.get("port"), "profile.listeners[%d].port" % i), "address": str(item.get("address") or "")}
+        for i, item in enumerate(profile.get("listeners") or [])
+    ]
+    if health_check_port is not None:
+        _port(health_check_port, "health_check_port")
+    found = health_port(listeners, health_check_port)
+    probe = None
+    if found:
+        port = found[0]
+        probe = {"port": port, "check": "http" if port in HTTP_PORTS else "smtp" if port in SMTP_PORTS else "tcp"}
+    return {"config_files": config, "secret_files": secret_files, "directories": sorted(set(directories)), "probe": probe}

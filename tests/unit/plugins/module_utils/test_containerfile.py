@@ -112,7 +112,7 @@ def test_esp_api_containerfile_lines():
     # A fixed UID/GID, so the Deployment can run the pod as that user (runAsNonRoot needs a number).
     assert any(line.startswith("RUN (getent group espapi >/dev/null || groupadd --system --gid 10001 espapi)")
                and "useradd --system --uid 10001 --gid espapi" in line for line in lines)
-    assert "RUN install -d -o espapi -g espapi -m 0750 /var/lib/esp-api /var/log/esp-api" in lines
+    assert 'RUN for d in /var/lib/esp-api /var/log/esp-api; do [ -e "$d" ] || install -d -o espapi -g espapi -m 0750 "$d"; done' in lines
     assert "RUN ln -sf /dev/stdout /var/log/esp-api/access.log" in lines
     assert "COPY rootfs/etc/default/esp-api /etc/default/esp-api" in lines
     assert "COPY rootfs/opt/esp-api/ /opt/esp-api/" in lines
@@ -186,7 +186,7 @@ def test_missing_unrelated_binary_and_large_files():
     result = c.render_context(profile, BASE, files, max_file_size=1000)
     reasons = {e["path"]: e["reason"] for e in result["excluded"]}
     assert reasons["/etc/default/esp-api"] == "content not provided in files"
-    assert reasons["/srv/other"] == "not a config file or under the app directory of the profile"
+    assert reasons["/srv/other"] == "not a config file, served content or under the app directory of the profile"
     assert reasons["/opt/esp-api/big.dat"] == "larger than max_file_size (2000 bytes)"
     assert reasons["/etc/esp-api/blob"] == "binary"
     assert "ESP_API_ENV" not in result["containerfile"]
@@ -207,7 +207,10 @@ def test_postfix_from_the_lab_captures():
         postfix_profile(), BASE, {"/etc/postfix/main.cf": fixture("mail1_main.cf"), "/etc/postfix/sasl_passwd": fixture("mail1_sasl_passwd")}
     )
     lines = result["containerfile"].splitlines()
-    assert lines[-1] == 'CMD ["/usr/sbin/postfix", "start-fg"]'
+    # sasl_passwd is a secret: its hash table is compiled from the Secret when the container starts.
+    assert json.loads(lines[-1][4:]) == [
+        "/bin/sh", "-ec", "if [ -f /etc/postfix/sasl_passwd ]; then postmap /etc/postfix/sasl_passwd; fi; exec /usr/sbin/postfix start-fg"
+    ]
     assert "apt-get install -y --no-install-recommends postfix tini &&" in result["containerfile"]
     assert "EXPOSE 25" in lines
     assert 'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["bash", "-c", "</dev/tcp/127.0.0.1/25"]' in lines
@@ -345,3 +348,146 @@ def test_script_that_cannot_be_copied_and_registry_port():
         c.render_context(esp_api_profile(), BASE, files, max_file_size=40)
     with pytest.raises(c.ContainerfileError, match=r"^base_image: registry port 99999 is out of range 1-65535"):
         c.validate_image("127.0.0.1:99999/base/debian:bookworm")
+
+
+# --- postfix lookup tables, config links, served content, package directories ---------------------
+
+
+def test_postfix_tables_compiled_at_build_or_start():
+    files = {"/etc/postfix/main.cf": fixture("mail1_main.cf"), "/etc/aliases": "postmaster: root\nabuse: bounces\n"}
+    profile = postfix_profile()
+    profile["config_files"].append({"path": "/etc/aliases", "source": "referenced", "size": 30, "packages": []})
+    assert c.postfix_tables(profile, files) == {"build": ["/etc/aliases"], "start": ["/etc/postfix/sasl_passwd"]}
+    result = c.render_context(profile, BASE, files)
+    lines = result["containerfile"].splitlines()
+    assert lines.index("RUN postalias /etc/aliases") > lines.index("COPY rootfs/etc/aliases /etc/aliases")
+    # A commented-out table is not one.
+    assert c.postfix_tables(profile, {"/etc/postfix/main.cf": "#alias_maps = hash:/etc/aliases\n"})["build"] == []
+
+
+def test_postfix_without_secret_tables_runs_start_fg():
+    profile = postfix_profile()
+    profile["secrets"] = []
+    result = c.render_context(profile, BASE, {"/etc/postfix/main.cf": "myhostname = mail.example.net\n"})
+    assert result["containerfile"].splitlines()[-1] == 'CMD ["/usr/sbin/postfix", "start-fg"]'
+
+
+def test_config_links_made_as_links_not_copied():
+    profile = nginx_profile()
+    profile["config_files"] += [
+        {"path": "/etc/nginx/sites-available/www.esp.test", "source": "etc_dir"},
+        {"path": "/etc/nginx/modules-enabled/50-mod-http-echo.conf", "source": "etc_dir"},
+    ]
+    profile["config_links"] = [
+        {"path": "/etc/nginx/sites-enabled/www.esp.test", "target": "/etc/nginx/sites-available/www.esp.test"},
+        {"path": "/etc/nginx/modules-enabled/50-mod-http-echo.conf", "target": "/usr/share/nginx/modules-available/mod-http-echo.conf"},
+    ]
+    files = {
+        "/etc/nginx/nginx.conf": "include /etc/nginx/sites-enabled/*;\n",
+        "/etc/nginx/sites-available/www.esp.test": "server { root /var/www/esp; }\n",
+        "/etc/nginx/modules-enabled/50-mod-http-echo.conf": "load_module modules/ngx_http_echo_module.so;\n",
+    }
+    result = c.render_context(profile, BASE, files)
+    lines = result["containerfile"].splitlines()
+    assert "COPY rootfs/etc/nginx/sites-available/www.esp.test /etc/nginx/sites-available/www.esp.test" in lines
+    assert "rootfs/etc/nginx/modules-enabled/50-mod-http-echo.conf" not in result["files"]
+    assert {"path": "/etc/nginx/modules-enabled/50-mod-http-echo.conf", "reason": "a symlink on the host: made as the same link"} in result["excluded"]
+    link_line = next(line for line in lines if "ln -sfn" in line)
+    # The package's own links (sites-enabled/default) are removed; the host's are made; after the COPY lines.
+    assert ("mkdir -p /etc/nginx/sites-enabled && find /etc/nginx/sites-enabled -maxdepth 1 -type l -delete && "
+            "ln -sfn /etc/nginx/sites-available/www.esp.test /etc/nginx/sites-enabled/www.esp.test") in link_line
+    assert "ln -sfn /usr/share/nginx/modules-available/mod-http-echo.conf /etc/nginx/modules-enabled/50-mod-http-echo.conf" in link_line
+    assert lines.index(link_line) > max(i for i, line in enumerate(lines) if line.startswith("COPY "))
+    bad = copy.deepcopy(profile)
+    bad["config_links"][0]["target"] = "evil\nRUN rm -rf /"
+    with pytest.raises(c.ContainerfileError, match=r"^profile.config_links\[0\].target: "):
+        c.render_context(bad, BASE, files)
+
+
+def test_served_content_is_copied_whole():
+    profile = nginx_profile()
+    profile["content_dirs"] = [{"path": "/var/www/esp", "source": "config", "exists": True, "is_dir": True}]
+    files = {
+        "/etc/nginx/nginx.conf": "user www-data;\n",
+        "/var/www/esp/index.html": "<h1>ESP</h1>\n",
+        "/var/www/esp/img/logo.png": b"\x89PNG\r\n\x1a\n\0\0",
+        "/var/www/other.html": "x",
+    }
+    result = c.render_context(profile, BASE, files)
+    assert "COPY rootfs/var/www/esp/ /var/www/esp/" in result["containerfile"].splitlines()
+    # Binary content is content: copied (binary is left out only among config files).
+    assert result["files"]["rootfs/var/www/esp/img/logo.png"].startswith(b"\x89PNG")
+    assert "rootfs/var/www/other.html" not in result["files"]
+
+
+def test_data_directories_created_only_when_missing():
+    profile = minimal_profile(data_dirs=[
+        {"path": "/var/spool/postfix", "source": "default", "exists": True, "is_dir": True},
+        {"path": "/var/lib/demo", "source": "state_directory", "exists": False, "is_dir": False},
+    ])
+    line = next(line for line in c.render_context(profile, BASE)["containerfile"].splitlines() if "install -d" in line)
+    # A package's directory keeps its owner and mode: install -d only runs for a missing one.
+    assert line == 'RUN for d in /var/lib/demo /var/spool/postfix; do [ -e "$d" ] || install -d -o root -g root -m 0750 "$d"; done'
+
+
+def test_secret_file_not_fetched_is_reported_as_secret():
+    result = c.render_context(postfix_profile(), BASE, {"/etc/postfix/main.cf": fixture("mail1_main.cf")})
+    assert {"path": "/etc/postfix/sasl_passwd", "reason": c.SECRET_REASON} in result["excluded"]
+    assert "# Not in the image (%s): /etc/postfix/sasl_passwd" % c.SECRET_REASON in result["containerfile"].splitlines()
+
+
+# --- image_sources: what the containerize role fetches ------------------------------------------
+
+
+def test_image_sources_esp_api():
+    sources = c.image_sources(esp_api_profile())
+    assert sources["secret_files"] == ["/etc/esp-api/esp-api.conf"]
+    assert "/etc/esp-api/esp-api.conf" not in sources["config_files"]
+    assert "/etc/default/esp-api" in sources["config_files"]
+    assert sources["directories"] == ["/opt/esp-api"]
+    assert sources["probe"] == {"port": 8081, "check": "http"}
+
+
+def test_image_sources_postfix_and_links():
+    profile = postfix_profile()
+    profile["config_links"] = [{"path": "/etc/postfix/makedefs.out", "target": "/usr/share/postfix/makedefs.out"}]
+    profile["config_files"].append({"path": "/etc/postfix/makedefs.out", "source": "etc_dir"})
+    sources = c.image_sources(profile)
+    assert sources["probe"] == {"port": 25, "check": "smtp"}
+    assert sources["config_files"] == ["/etc/postfix/main.cf"]
+    assert sources["secret_files"] == ["/etc/postfix/sasl_passwd"]
+    assert c.image_sources(minimal_profile())["probe"] == {"port": 9000, "check": "tcp"}
+    assert c.image_sources(minimal_profile(listeners=[]))["probe"] is None
+    with pytest.raises(c.ContainerfileError, match=r"^health_check_port: 70000 is out of range 1-65535"):
+        c.image_sources(minimal_profile(), 70000)
+    with pytest.raises(c.ContainerfileError, match=r"^profile: must be a dict"):
+        c.image_sources(["not", "a", "profile"])
+
+
+# --- the context directory on the build host ----------------------------------------------------
+
+
+def test_write_context_is_idempotent_and_removes_stale_files(tmp_path):
+    dest = str(tmp_path / "context")
+    context = c.render_context(esp_api_profile(), BASE, esp_api_files())
+    assert c.write_context(dest, context, check_mode=True) == {
+        "added": ["Containerfile"] + sorted(context["files"]), "updated": [], "removed": []}
+    assert not (tmp_path / "context").exists()
+    c.write_context(dest, context)
+    assert (tmp_path / "context" / "Containerfile").read_text() == context["containerfile"]
+    assert c.write_context(dest, context) == {"added": [], "updated": [], "removed": []}
+    smaller = dict(context, files={k: v for k, v in context["files"].items() if not k.endswith("app.py")})
+    smaller["files"]["rootfs/etc/default/esp-api"] = b"ESP_API_ENV=staging\n"
+    changes = c.write_context(dest, smaller)
+    assert changes == {"added": [], "updated": ["rootfs/etc/default/esp-api"], "removed": ["rootfs/opt/esp-api/app.py"]}
+    assert not (tmp_path / "context" / "rootfs" / "opt").exists()
+
+
+def test_read_files_names_the_missing_path(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "a.conf").write_bytes(b"x=1\n")
+    assert c.read_files(str(tmp_path), ["/etc/a.conf"]) == {"/etc/a.conf": b"x=1\n"}
+    with pytest.raises(c.ContainerfileError, match=r"^paths: /etc/b.conf was not fetched to "):
+        c.read_files(str(tmp_path), ["/etc/a.conf", "/etc/b.conf"])
+    with pytest.raises(c.ContainerfileError, match=r"^paths\['etc/x'\]: "):
+        c.read_files(str(tmp_path), ["etc/x"])
