@@ -19,5 +19,5 @@ lab-down:
 lab-status:
 	bash tests/lab/lab.sh status
 
-bench:
-	@echo "no benchmarks yet: they arrive with the traffic shift (issue 4)"
+bench:       ## print performance figures (containerize per service; the traffic shift follows)
+	bash tests/bench/run.sh
