@@ -39,6 +39,8 @@ down() {
   if [[ -d $LAB_STATE/ssh/cp ]]; then
     for s in "$LAB_STATE"/ssh/cp/*; do [[ -S $s ]] && ssh -o ControlPath="$s" -O exit dummy 2>/dev/null || true; done
   fi
+  # Stand-ins of migrated services (tests/lab/standin) and their injected faults.
+  for c in web api tracker mail; do python3 "$LAB_DIR/standin/standin.py" down "$c" 2>/dev/null || true; done
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     c=${COMPONENTS[$i]}
     log "stopping $c"

@@ -2,7 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # Reload the running lab HAProxy without losing runtime state (weights, drain, maint):
 #   1. save `show servers state` (admin socket) into the server-state-file,
-#   2. re-render + validate the config,
+#   2. validate the config on disk (as `systemctl reload haproxy` would: it is not re-rendered, so
+#      servers the collection added to a backend stay; `lab.sh up` on a stopped lab renders it afresh),
 #   3. `reload` on the master socket,
 #   4. wait until a new worker answers on the admin socket.
 set -euo pipefail
@@ -19,8 +20,11 @@ old=$(hap_worker_pid)
 hap_save_state
 log "saved server state of worker $old to $HAP_STATE_FILE"
 
-hap_install_config
-((HAP_CFG_CHANGED == 0)) || log "installed a new $HAP_CFG"
+if [[ -f $HAP_CFG ]]; then
+  hap_validate "$HAP_CFG" || die "$HAP_CFG is invalid; the running haproxy is left as is"
+else
+  hap_install_config
+fi
 
 # The master re-executes itself and drops the connection; 2.6 answers nothing.
 hap_master "reload" >/dev/null || true

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""LAB STAND-IN for the cluster's entry point of a migrated service (tests/lab only, never shipped).
+
+The lab's Kubernetes nodes are kwok nodes: pods are scheduled and reported Ready, but no container
+runs. Until the lab runs real pods, the "new endpoint" HAProxy and the verify stage talk to is this
+stand-in: the very image and Secret/ConfigMap files of the service's Deployment, read from the lab
+cluster, run with podman on an address of its own on the lab network (as a pod would run them).
+
+  standin.py up SERVICE       start (or replace) the stand-in from the Deployment's current spec
+  standin.py down SERVICE     remove it
+  standin.py fault SERVICE MODE   MODE: 5xx (the web stand-in answers 500), refuse (TCP resets), ok
+  standin.py status           one line per stand-in
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+LAB_STATE = os.environ.get("LAB_STATE") or os.path.join(os.path.dirname(__file__), "..", "..", "..", ".lab")
+KUBECONFIG = os.path.join(LAB_STATE, "k8s", "admin.kubeconfig")
+NETWORK = os.environ.get("LAB_NET_NAME", "replatform-lab")
+NAMESPACE = os.environ.get("STANDIN_NAMESPACE", "replatform-lab")
+# service -> (address, port): the stand-in's own address on the lab network (see inventories/lab).
+ADDRESSES = {"web": ("10.231.7.31", 80), "api": ("10.231.7.32", 8081), "tracker": ("10.231.7.33", 8082), "mail": ("10.231.7.34", 25)}
+FAULT_NGINX = "server { listen 80 default_server; location / { return 500 'stand-in fault: 500\\n'; } }\n"
+
+
+def sh(argv: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, check=check, text=True, capture_output=True, **kw)
+
+
+def kubectl_json(*args: str) -> dict:
+    kubectl = os.environ.get("LAB_KUBECTL") or shutil.which("kubectl") or "kubectl"
+    out = sh([kubectl, "--kubeconfig", KUBECONFIG, "-n", NAMESPACE, "-o", "json", "get", *args]).stdout
+    return json.loads(out)
+
+
+def name(service: str) -> str:
+    return "replatform-standin-" + service
+
+
+def up(service: str) -> None:
+    address, port = ADDRESSES[service]
+    deploy = kubectl_json("deployment", service)
+    pod = deploy["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    files_dir = os.path.join(LAB_STATE, "standin", service)
+    shutil.rmtree(files_dir, ignore_errors=True)
+    os.makedirs(files_dir, mode=0o700)
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    run_as = str(pod.get("securityContext", {}).get("runAsUser", container.get("securityContext", {}).get("runAsUser", 0)))
+    mounts = []
+    for index, mount in enumerate(container.get("volumeMounts", [])):
+        volume = volumes[mount["name"]]
+        if "secret" in volume:
+            data = {k: base64.b64decode(v) for k, v in kubectl_json("secret", volume["secret"]["secretName"]).get("data", {}).items()}
+        elif "configMap" in volume:
+            data = {k: v.encode() for k, v in kubectl_json("configmap", volume["configMap"]["name"]).get("data", {}).items()}
+        else:
+            continue
+        local = os.path.join(files_dir, "%d" % index)
+        with open(local, "wb") as handle:
+            handle.write(data[mount["subPath"]])
+        os.chmod(local, 0o400)
+        os.chown(local, int(run_as), 0)
+        mounts += ["-v", "%s:%s:ro" % (local, mount["mountPath"])]
+    env = []
+    for item in container.get("env", []):
+        if "value" in item:
+            env += ["-e", "%s=%s" % (item["name"], item["value"])]
+    sh(["podman", "rm", "-f", "-t", "5", name(service)], check=False)
+    sh(["podman", "run", "-d", "--name", name(service), "--network", NETWORK, "--ip", address,
+        "--label", "replatform.lab/standin=" + service] + env + mounts + [container["image"]] + container.get("args", []))
+    print("%s: %s on %s:%d (stand-in for the cluster's entry point)" % (service, container["image"], address, port))
+
+
+def down(service: str) -> None:
+    fault(service, "ok", quiet=True)
+    sh(["podman", "rm", "-f", "-t", "5", name(service)], check=False)
+    shutil.rmtree(os.path.join(LAB_STATE, "standin", service), ignore_errors=True)
+
+
+def _reject_rule(service: str) -> list[str]:
+    address, port = ADDRESSES[service]
+    return ["OUTPUT", "-d", address, "-p", "tcp", "--dport", str(port), "-j", "REJECT", "--reject-with", "tcp-reset",
+            "-m", "comment", "--comment", "replatform-standin-fault"]
+
+
+def fault(service: str, mode: str, quiet: bool = False) -> None:
+    rule = _reject_rule(service)
+    while sh(["iptables", "-C"] + rule, check=False).returncode == 0:
+        sh(["iptables", "-D"] + rule)
+    if service == "web" and sh(["podman", "container", "exists", name(service)], check=False).returncode == 0:
+        sh(["podman", "exec", name(service), "sh", "-c",
+            "if [ -d /etc/nginx/standin-saved ]; then rm -f /etc/nginx/conf.d/zz-standin-fault.conf;"
+            " mv /etc/nginx/standin-saved/* /etc/nginx/sites-enabled/ 2>/dev/null; rmdir /etc/nginx/standin-saved; nginx -s reload; fi"], check=False)
+    if mode == "refuse":
+        sh(["iptables", "-I"] + rule)
+    elif mode == "5xx":
+        if service != "web":
+            sys.exit("fault 5xx: only the web stand-in (nginx) can answer 500")
+        sh(["podman", "exec", name(service), "sh", "-c",
+            "mkdir /etc/nginx/standin-saved && mv /etc/nginx/sites-enabled/* /etc/nginx/standin-saved/"
+            " && printf %s \"$0\" > /etc/nginx/conf.d/zz-standin-fault.conf && nginx -s reload", FAULT_NGINX])
+    elif mode != "ok":
+        sys.exit("fault: MODE must be one of 5xx, refuse, ok")
+    if not quiet:
+        print("%s: fault %s" % (service, mode))
+
+
+def status() -> int:
+    out = sh(["podman", "ps", "-a", "--filter", "label=replatform.lab/standin", "--format", "{{.Names}} {{.Status}} {{.Image}}"], check=False).stdout
+    print(out.strip() or "no stand-ins")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] in ("up", "down", "fault") and argv[1] not in ADDRESSES:
+        sys.exit("SERVICE: %r is not one of %s" % (argv[1], ", ".join(sorted(ADDRESSES))))
+    if argv[:1] == ["up"] and len(argv) == 2:
+        up(argv[1])
+    elif argv[:1] == ["down"] and len(argv) == 2:
+        down(argv[1])
+    elif argv[:1] == ["fault"] and len(argv) == 3:
+        fault(argv[1], argv[2])
+    elif argv[:1] == ["status"]:
+        return status()
+    else:
+        sys.exit(__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
