@@ -199,3 +199,48 @@ def read_backends(api: RuntimeAPI, only: t.Sequence[str] = ()) -> dict[str, dict
     if only:
         backends = {name: backends[name] for name in only}
     return backends
+
+
+def check_name(value: str, field: str) -> str:
+    """A backend or server name as HAProxy accepts it (letters, digits, ``-_.:``)."""
+    if not isinstance(value, str) or not value or not all(c.isalnum() or c in "-_.:" for c in value):
+        raise HAProxyError("%s: %r is not a HAProxy name (letters, digits and -_.: only)" % (field, value))
+    return value
+
+
+def run_commands(api: "RuntimeAPI", commands: t.Sequence[str]) -> str:
+    """Send several commands in one connection, separated by ``;`` (HAProxy runs them in order, at once).
+
+    Used to change the weights of all servers of a backend in one go. Each command is checked by
+    ``RuntimeAPI.command``'s rules first (no newline, no ``;`` inside one command).
+    """
+    for command in commands:
+        if "\n" in command or ";" in command:
+            raise HAProxyError("refusing a command with a newline or ';': %r" % command)
+    sock = api._connect()
+    try:
+        sock.sendall(("; ".join(commands)).encode() + b"\n")
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError as exc:
+        raise HAProxyError("HAProxy runtime API at %s failed: %s" % (api.address, exc)) from exc
+    finally:
+        sock.close()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def save_state(api: "RuntimeAPI", path: str) -> None:
+    """Write ``show servers state`` to the server-state-file (atomically), so a reload keeps runtime weights."""
+    import os
+
+    text = api.command("show servers state")
+    parse_servers_state(text)  # refuse to write anything that is not a state file
+    temp = "%s.replatform-%d" % (path, os.getpid())
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text if text.endswith("\n") else text + "\n")
+    os.chmod(temp, 0o600)
+    os.replace(temp, path)

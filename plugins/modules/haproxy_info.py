@@ -27,6 +27,13 @@ options:
     type: list
     elements: str
     default: []
+  servers_state:
+    description:
+      - Also return the text of C(show servers state), as HAProxy's server-state-file holds it, in
+        RV(servers_state); write it to that file (M(ansible.builtin.copy)) before a reload so the reload
+        keeps runtime weights.
+    type: bool
+    default: false
 notes:
   - Reads only; it never changes HAProxy.
 """
@@ -44,6 +51,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+servers_state:
+  description: The text of C(show servers state) (format version 1), when O(servers_state) is true.
+  returned: when O(servers_state) is true
+  type: str
 backends:
   description: Backends by name.
   returned: success
@@ -112,16 +123,28 @@ backends:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.replatform.kubernetes.plugins.module_utils._common import HAPROXY_ARGSPEC, merged_argspec, run
-from ansible_collections.replatform.kubernetes.plugins.module_utils._haproxy import HAProxyError, RuntimeAPI, read_backends
+from ansible_collections.replatform.kubernetes.plugins.module_utils._haproxy import HAProxyError, RuntimeAPI, parse_servers_state, read_backends
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=merged_argspec(HAPROXY_ARGSPEC, {"backends": {"type": "list", "elements": "str", "default": []}}),
+        argument_spec=merged_argspec(HAPROXY_ARGSPEC, {
+            "backends": {"type": "list", "elements": "str", "default": []},
+            "servers_state": {"type": "bool", "default": False},
+        }),
         supports_check_mode=True,
     )
     api = RuntimeAPI(module.params["socket"], timeout=module.params["timeout"])
-    run(module, lambda m: {"changed": False, "backends": read_backends(api, m.params["backends"])}, (HAProxyError,))
+
+    def action(m: AnsibleModule) -> dict:
+        result = {"changed": False, "backends": read_backends(api, m.params["backends"])}
+        if m.params["servers_state"]:
+            text = api.command("show servers state")
+            parse_servers_state(text)
+            result["servers_state"] = text if text.endswith("\n") else text + "\n"
+        return result
+
+    run(module, action, (HAProxyError,))
 
 
 if __name__ == "__main__":
