@@ -9,6 +9,9 @@ cluster, run with podman on an address of its own on the lab network (as a pod w
   standin.py up SERVICE       start (or replace) the stand-in from the Deployment's current spec
   standin.py down SERVICE     remove it
   standin.py fault SERVICE MODE   MODE: 5xx (the web stand-in answers 500), refuse (TCP resets), ok
+  standin.py fault-when-weighted SERVICE MODE DELAY [SOCKET BACKEND SERVER]
+                              wait until HAProxy gives the stand-in's server weight, wait DELAY
+                              seconds, inject MODE; print the time until its weight is 0 again
   standin.py status           one line per stand-in
 """
 
@@ -113,6 +116,46 @@ def fault(service: str, mode: str, quiet: bool = False) -> None:
         print("%s: fault %s" % (service, mode))
 
 
+def haproxy_weight(sock_path: str, backend: str, server: str) -> int:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(sock_path)
+    sock.sendall(b"show stat\n")
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    lines = data.decode().splitlines()
+    header = lines[0][2:].split(",")
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(",")))
+        if row.get("pxname") == backend and row.get("svname") == server:
+            return int(row.get("weight") or 0)
+    return 0
+
+
+def fault_when_weighted(service: str, mode: str, delay: float, sock_path: str, backend: str, server: str, timeout: float = 300) -> None:
+    import time
+
+    start = time.time()
+    while haproxy_weight(sock_path, backend, server) == 0:
+        if time.time() - start > timeout:
+            sys.exit("%s/%s never got weight within %d s" % (backend, server, timeout))
+        time.sleep(0.05)
+    time.sleep(delay)
+    injected = time.time()
+    fault(service, mode)
+    while haproxy_weight(sock_path, backend, server) != 0:
+        if time.time() - injected > timeout:
+            sys.exit("weight of %s/%s not back to 0 within %d s" % (backend, server, timeout))
+        time.sleep(0.01)
+    print(json.dumps({"fault": mode, "injected_at": injected, "weight_zero_after": round(time.time() - injected, 3)}))
+
+
 def status() -> int:
     out = sh(["podman", "ps", "-a", "--filter", "label=replatform.lab/standin", "--format", "{{.Names}} {{.Status}} {{.Image}}"], check=False).stdout
     print(out.strip() or "no stand-ins")
@@ -120,7 +163,7 @@ def status() -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) >= 2 and argv[0] in ("up", "down", "fault") and argv[1] not in ADDRESSES:
+    if len(argv) >= 2 and argv[0] in ("up", "down", "fault", "fault-when-weighted") and argv[1] not in ADDRESSES:
         sys.exit("SERVICE: %r is not one of %s" % (argv[1], ", ".join(sorted(ADDRESSES))))
     if argv[:1] == ["up"] and len(argv) == 2:
         up(argv[1])
@@ -128,6 +171,11 @@ def main(argv: list[str]) -> int:
         down(argv[1])
     elif argv[:1] == ["fault"] and len(argv) == 3:
         fault(argv[1], argv[2])
+    elif argv[:1] == ["fault-when-weighted"] and len(argv) in (4, 7):
+        backends = {"web": "be_web", "api": "be_api", "tracker": "be_track", "mail": "be_smtp"}
+        sock_path, backend, server = argv[4:7] if len(argv) == 7 else (
+            os.path.join(LAB_STATE, "haproxy", "admin.sock"), backends[argv[1]], "k8s-" + argv[1])
+        fault_when_weighted(argv[1], argv[2], float(argv[3]), sock_path, backend, server)
     elif argv[:1] == ["status"]:
         return status()
     else:
