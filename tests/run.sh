@@ -3,7 +3,8 @@
 #   lint         ansible-lint over the collection
 #   sanity       ansible-test sanity on a copy laid out as ansible_collections/replatform/kubernetes
 #   unit         pytest tests/unit
-#   integration  brings the lab up, runs tests/integration/targets against it, takes the lab down
+#   integration  brings the lab up, runs tests/integration/targets and the roles' molecule scenarios
+#                (tests/molecule.sh) against it, takes the lab down
 # Usage: tests/run.sh [lint|sanity|unit|integration ...]   (default: all four)
 # KEEP_LAB=1 leaves the lab running after the integration stage.
 set -uo pipefail
@@ -79,6 +80,12 @@ run_integration() {
   p=$(grep -oE '^integration: [0-9]+ passed' "$out" | grep -oE '[0-9]+' || echo 0)
   f=$(grep -oE '[0-9]+ failed' "$out" | tail -1 | grep -oE '[0-9]+' || echo 1)
   count integration "$p" "$f" $((SECONDS - t0))
+  # The roles' molecule scenarios, against the same lab (they need it up).
+  t0=$SECONDS
+  bash tests/molecule.sh | tee "$out"
+  p=$(sed -nE 's/^molecule: ([0-9]+) passed, [0-9]+ failed$/\1/p' "$out")
+  f=$(sed -nE 's/^molecule: [0-9]+ passed, ([0-9]+) failed$/\1/p' "$out")
+  count molecule "${p:-0}" "${f:-1}" $((SECONDS - t0))
   rm -f "$out"
   [[ ${KEEP_LAB:-0} == 1 ]] || bash tests/lab/lab.sh down
 }
