@@ -266,11 +266,14 @@ def render_context(
     command: t.Sequence[str] | None = None,
     health_check_port: int | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    mtimes: dict[str, float] | None = None,
 ) -> dict[str, t.Any]:
     """The build context of the service's image.
 
     ``files`` maps absolute paths to their content (bytes or str): the profile's config files and the
-    files of its script/app directory. Returns ``{"containerfile": text, "files": {context path: bytes},
+    files of its script/app directory. ``mtimes`` (host path -> modification time) gives served files
+    their time on the host: web servers derive Last-Modified and ETag from it, and a COPY does not keep
+    it reliably (the layer cache ignores times). Returns ``{"containerfile": text, "files": {context path: bytes},
     "excluded": [{"path", "reason"}], "tag": 12 hex digits}``.
     """
     if not isinstance(profile, dict):
@@ -452,6 +455,14 @@ def render_context(
             lines.append("# Not in the image (%s): %s" % (SECRET_REASON, item["path"]))
     for source, target in sorted(copies):
         lines.append("COPY %s %s" % (source, target))
+    served = sorted(p for p in content_files if "rootfs" + p in context and p in (mtimes or {}))
+    if served:
+        by_time: dict[int, list[str]] = {}
+        for path in served:
+            by_time.setdefault(int(mtimes[path]), []).append(path)  # type: ignore[index]
+        lines.append("# Served files keep their modification time on the host (Last-Modified, ETag).")
+        lines.append("RUN " + " && ".join(
+            "touch -m -d @%d %s" % (when, " ".join(shlex.quote(p) for p in paths)) for when, paths in sorted(by_time.items())))
     if known and known.get("postmap"):
         # Lookup tables whose compiled .db discovery skipped as binary: compiled again from the copied text.
         copied = {target for _source, target in copies}

@@ -58,6 +58,14 @@ options:
   health_check_port:
     description: The port the HEALTHCHECK connects to; by default an HTTP-looking port, else SMTP, else the lowest.
     type: int
+  mtimes:
+    description:
+      - Modification times on the host (seconds since the epoch) by absolute path, as
+        M(ansible.builtin.find) returns them. Served files (the profile's C(content_dirs)) get them in the
+        image, since web servers derive C(Last-Modified) and C(ETag) from them: the new platform then
+        answers with the same values as the old one.
+    type: dict
+    default: {}
   max_file_size:
     description: Files larger than this many bytes are left out and reported.
     type: int
@@ -139,6 +147,7 @@ def main() -> None:
             "command": {"type": "list", "elements": "str"},
             "health_check_port": {"type": "int"},
             "max_file_size": {"type": "int", "default": 1048576},
+            "mtimes": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -148,6 +157,7 @@ def main() -> None:
         context = render_context(
             p["profile"], p["base_image"], read_files(p["files_dir"], p["paths"]), command=p["command"],
             health_check_port=p["health_check_port"], max_file_size=p["max_file_size"],
+            mtimes={str(k): float(v) for k, v in p["mtimes"].items()},
         )
         before = ""
         if os.path.isfile(os.path.join(p["dest"], "Containerfile")):

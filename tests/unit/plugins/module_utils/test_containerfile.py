@@ -491,3 +491,18 @@ def test_read_files_names_the_missing_path(tmp_path):
         c.read_files(str(tmp_path), ["/etc/a.conf", "/etc/b.conf"])
     with pytest.raises(c.ContainerfileError, match=r"^paths\['etc/x'\]: "):
         c.read_files(str(tmp_path), ["etc/x"])
+
+
+def test_served_files_keep_their_host_modification_time():
+    profile = nginx_profile()
+    profile["content_dirs"] = [{"path": "/var/www/esp", "source": "config", "exists": True, "is_dir": True}]
+    files = {"/etc/nginx/nginx.conf": "user www-data;\n", "/var/www/esp/index.html": "<h1>ESP</h1>\n", "/var/www/esp/a.css": "x{}\n"}
+    mtimes = {"/var/www/esp/index.html": 1764152321.7, "/var/www/esp/a.css": 1764152000.0, "/etc/nginx/nginx.conf": 1.0}
+    result = c.render_context(profile, BASE, files, mtimes=mtimes)
+    lines = result["containerfile"].splitlines()
+    touch = "RUN touch -m -d @1764152000 /var/www/esp/a.css && touch -m -d @1764152321 /var/www/esp/index.html"
+    assert touch in lines
+    assert lines.index(touch) > lines.index("COPY rootfs/var/www/esp/ /var/www/esp/")
+    # The times are part of the Containerfile, so of the tag: a touched page gives a new image.
+    assert result["tag"] != c.render_context(profile, BASE, files)["tag"]
+    assert "touch" not in c.render_context(profile, BASE, files)["containerfile"]
