@@ -77,7 +77,8 @@ def up(service: str) -> None:
         if "value" in item:
             env += ["-e", "%s=%s" % (item["name"], item["value"])]
     sh(["podman", "rm", "-f", "-t", "5", name(service)], check=False)
-    sh(["podman", "run", "-d", "--name", name(service), "--network", NETWORK, "--ip", address,
+    # The lab registry speaks plain HTTP: pull from it without TLS when the image is not here yet.
+    sh(["podman", "run", "-d", "--tls-verify=false", "--name", name(service), "--network", NETWORK, "--ip", address,
         "--label", "replatform.lab/standin=" + service] + env + mounts + [container["image"]] + container.get("args", []))
     print("%s: %s on %s:%d (stand-in for the cluster's entry point)" % (service, container["image"], address, port))
 
