@@ -149,7 +149,7 @@ def fault_when_weighted(service: str, mode: str, delay: float, sock_path: str, b
         time.sleep(0.05)
     time.sleep(delay)
     injected = time.time()
-    fault(service, mode)
+    fault(service, mode, quiet=True)
     while haproxy_weight(sock_path, backend, server) != 0:
         if time.time() - injected > timeout:
             sys.exit("weight of %s/%s not back to 0 within %d s" % (backend, server, timeout))
