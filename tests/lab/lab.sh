@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
 # Order matters: hosts need the registry and base image; HAProxy's checks need the hosts.
-COMPONENTS=(registry hosts k8s dns haproxy)
+COMPONENTS=(registry hosts k8s dns haproxy standin)
 
 up() {
   local t0=$SECONDS k8s_log=$LAB_STATE/logs/k8s-up.log k8s_pid
@@ -28,6 +28,8 @@ up() {
     log "the Kubernetes control plane failed to start (log: $k8s_log)"
     rc=1
   fi
+  # Stand-ins follow the cluster's Deployments: they need the control plane.
+  ((rc != 0)) || bash "$LAB_DIR/standin/up.sh" || rc=1
   ((rc == 0)) || die "lab-up failed; see the messages above and $LAB_STATE/logs"
   log "lab up in $((SECONDS - t0))s"
   status
@@ -39,8 +41,6 @@ down() {
   if [[ -d $LAB_STATE/ssh/cp ]]; then
     for s in "$LAB_STATE"/ssh/cp/*; do [[ -S $s ]] && ssh -o ControlPath="$s" -O exit dummy 2>/dev/null || true; done
   fi
-  # Stand-ins of migrated services (tests/lab/standin) and their injected faults.
-  for c in web api tracker mail; do python3 "$LAB_DIR/standin/standin.py" down "$c" 2>/dev/null || true; done
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     c=${COMPONENTS[$i]}
     log "stopping $c"

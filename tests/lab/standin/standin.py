@@ -12,6 +12,10 @@ cluster, run with podman on an address of its own on the lab network (as a pod w
   standin.py fault-when-weighted SERVICE MODE DELAY [SOCKET BACKEND SERVER]
                               wait until HAProxy gives the stand-in's server weight, wait DELAY
                               seconds, inject MODE; print the time until its weight is 0 again
+  standin.py watch            keep the stand-ins in line with the Deployments in the namespace, as a
+                              cluster keeps its pods: start one when a service's Deployment is
+                              available, replace it when its pod template changes, remove it when
+                              the Deployment is scaled to zero or deleted (lab.sh up runs this)
   standin.py status           one line per stand-in
 """
 
@@ -47,9 +51,15 @@ def name(service: str) -> str:
     return "replatform-standin-" + service
 
 
-def up(service: str) -> None:
+def template_hash(deploy: dict) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(deploy["spec"]["template"], sort_keys=True).encode()).hexdigest()[:12]
+
+
+def up(service: str, deploy: dict | None = None) -> None:
     address, port = ADDRESSES[service]
-    deploy = kubectl_json("deployment", service)
+    deploy = deploy or kubectl_json("deployment", service)
     pod = deploy["spec"]["template"]["spec"]
     container = pod["containers"][0]
     files_dir = os.path.join(LAB_STATE, "standin", service)
@@ -79,7 +89,7 @@ def up(service: str) -> None:
     sh(["podman", "rm", "-f", "-t", "5", name(service)], check=False)
     # The lab registry speaks plain HTTP: pull from it without TLS when the image is not here yet.
     sh(["podman", "run", "-d", "--tls-verify=false", "--name", name(service), "--network", NETWORK, "--ip", address,
-        "--label", "replatform.lab/standin=" + service] + env + mounts + [container["image"]] + container.get("args", []))
+        "--label", "replatform.lab/standin=" + service, "--label", "replatform.lab/template=" + template_hash(deploy)] + env + mounts + [container["image"]] + container.get("args", []))
     print("%s: %s on %s:%d (stand-in for the cluster's entry point)" % (service, container["image"], address, port))
 
 
@@ -157,6 +167,35 @@ def fault_when_weighted(service: str, mode: str, delay: float, sock_path: str, b
     print(json.dumps({"fault": mode, "injected_at": injected, "weight_zero_after": round(time.time() - injected, 3)}))
 
 
+def watch(interval: float = 2.0) -> None:
+    import time
+
+    while True:
+        try:
+            items = {d["metadata"]["name"]: d for d in kubectl_json("deployments").get("items", [])}
+        except (subprocess.CalledProcessError, ValueError) as exc:
+            print("watch: cannot read the Deployments: %s" % str(exc)[:200], flush=True)
+            time.sleep(interval)
+            continue
+        for service in ADDRESSES:
+            deploy = items.get(service)
+            wanted = bool(deploy and deploy["spec"].get("replicas", 1) and deploy.get("status", {}).get("availableReplicas"))
+            state = sh(["podman", "inspect", "--format", '{{index .Config.Labels "replatform.lab/template"}} {{.State.Running}}',
+                        name(service)], check=False)
+            running = state.returncode == 0 and state.stdout.split()[-1:] == ["true"]
+            current = state.stdout.split()[0] if running and state.stdout.split() else ""
+            try:
+                if wanted and (not running or current != template_hash(deploy)):
+                    up(service, deploy)
+                    print("watch: %s follows its Deployment (template %s)" % (service, template_hash(deploy)), flush=True)
+                elif not wanted and state.returncode == 0:
+                    down(service)
+                    print("watch: %s removed (its Deployment is %s)" % (service, "scaled to zero" if deploy else "gone"), flush=True)
+            except subprocess.CalledProcessError as exc:
+                print("watch: %s: %s" % (service, (exc.stderr or str(exc))[:300]), flush=True)
+        time.sleep(interval)
+
+
 def status() -> int:
     out = sh(["podman", "ps", "-a", "--filter", "label=replatform.lab/standin", "--format", "{{.Names}} {{.Status}} {{.Image}}"], check=False).stdout
     print(out.strip() or "no stand-ins")
@@ -177,6 +216,8 @@ def main(argv: list[str]) -> int:
         sock_path, backend, server = argv[4:7] if len(argv) == 7 else (
             os.path.join(LAB_STATE, "haproxy", "admin.sock"), backends[argv[1]], "k8s-" + argv[1])
         fault_when_weighted(argv[1], argv[2], float(argv[3]), sock_path, backend, server)
+    elif argv[:1] == ["watch"]:
+        watch()
     elif argv[:1] == ["status"]:
         return status()
     else:
