@@ -29,7 +29,7 @@ role_time() { # role_time LOG ROLE -> seconds the role took (profile_roles)
 migrate() { # migrate SERVICE LOG [extra args] -> wall seconds
   local t0 t1
   t0=$(date +%s.%N)
-  ansible-playbook playbooks/migrate.yml -e "service=$1" -e "replatform_work_dir=$work/mig" "${@:3}" >"$2" 2>&1 || { tail -30 "$2" >&2; return 1; }
+  ansible-playbook playbooks/migrate.yml -e "service=$1" -e migrate_until=deploy -e "replatform_work_dir=$work/mig" "${@:3}" >"$2" 2>&1 || { tail -30 "$2" >&2; return 1; }
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc
 }

@@ -53,7 +53,7 @@ row() { printf '%-34s %10s %8s %10s %10s %10s  %s\n' "$@"; }
 
 echo "preparing: web and mail migrated (image, Deployment), their stand-ins up, all traffic on the legacy hosts"
 for s in web mail; do
-  play "$work/migrate-$s.log" playbooks/migrate.yml -e "service=$s" >/dev/null || { tail -20 "$work/migrate-$s.log"; die "migrate $s failed"; }
+  play "$work/migrate-$s.log" playbooks/migrate.yml -e "service=$s" -e migrate_until=deploy >/dev/null || { tail -20 "$work/migrate-$s.log"; die "migrate $s failed"; }
   "${standin[@]}" up "$s" >/dev/null || die "stand-in $s did not start"
   play "$work/rollback-$s.log" playbooks/rollback.yml -e "service=$s" >/dev/null
 done
