@@ -62,7 +62,7 @@ options:
     description:
       - Modification times on the host (seconds since the epoch) by absolute path, as
         M(ansible.builtin.find) returns them. Served files (the profile's C(content_dirs)) get them in the
-        image, since web servers derive C(Last-Modified) and C(ETag) from them: the new platform then
+        image, since web servers derive C(Last-Modified) and C(ETag) from them, so the new platform then
         answers with the same values as the old one.
     type: dict
     default: {}

@@ -15,7 +15,7 @@ description:
     the shift (O(base), by default the weights of the configuration).
   - Saves C(show servers state) to the server-state-file (O(state_file)) after every change, so a reload
     or restart of HAProxy keeps the weights (with C(load-server-state-from-file) in its configuration).
-  - With O(watch), reads HAProxy's statistics every O(gate.interval) seconds for O(watch) seconds and
+  - With O(watch), reads HAProxy's statistics every C(interval) seconds of O(gate) for O(watch) seconds and
     compares the new servers with the legacy ones over a sliding window (5xx share, connection and
     response errors, response time, health check). When the gate fails, all weight goes back to the
     legacy servers at once and the module fails with the reasons; RV(aborted) is true.

@@ -1,6 +1,9 @@
-#!/usr/bin/env python3
+# Copyright (c) replatform.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SMTP session load for the benchmark: THREADS clients open sessions (banner, EHLO, QUIT) to HOST:PORT for
 SECONDS; prints one JSON line: sessions, failed (with the first errors), p50 and p99 session time in ms.
+Run with python3 (tests/bench/traffic.sh does).
 Usage: smtp_load.py HOST PORT THREADS SECONDS"""
 
 import json
@@ -47,7 +50,7 @@ def main():
                 with lock:
                     errors.append(str(exc)[:120])
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker) for _index in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
