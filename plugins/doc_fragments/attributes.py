@@ -16,3 +16,15 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
+
+    # For modules that change something: check mode predicts the change without making it; diff mode
+    # shows it (each module's RETURN says what its diff holds).
+    CHANGES = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+"""

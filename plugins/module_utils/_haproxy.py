@@ -142,9 +142,13 @@ class RuntimeAPI:
         """Send one command and return the whole answer as text."""
         if "\n" in command or ";" in command:
             raise HAProxyError("refusing to send more than one command at once: %r" % command)
+        return self.send(command)
+
+    def send(self, line: str) -> str:
+        """Send one line (commands separated by ``;`` run in order, at once) and return the whole answer."""
         sock = self._connect()
         try:
-            sock.sendall(command.encode() + b"\n")
+            sock.sendall(line.encode() + b"\n")
             chunks = []
             while True:
                 chunk = sock.recv(65536)
@@ -152,7 +156,7 @@ class RuntimeAPI:
                     break
                 chunks.append(chunk)
         except OSError as exc:
-            raise HAProxyError("HAProxy runtime API at %s failed on %r: %s" % (self.address, command, exc)) from exc
+            raise HAProxyError("HAProxy runtime API at %s failed on %r: %s" % (self.address, line, exc)) from exc
         finally:
             sock.close()
         return b"".join(chunks).decode("utf-8", "replace")
@@ -211,26 +215,13 @@ def check_name(value: str, field: str) -> str:
 def run_commands(api: "RuntimeAPI", commands: t.Sequence[str]) -> str:
     """Send several commands in one connection, separated by ``;`` (HAProxy runs them in order, at once).
 
-    Used to change the weights of all servers of a backend in one go. Each command is checked by
-    ``RuntimeAPI.command``'s rules first (no newline, no ``;`` inside one command).
+    Used to change the weights of all servers of a backend in one go. No command may hold a newline
+    or a ``;`` itself.
     """
     for command in commands:
         if "\n" in command or ";" in command:
             raise HAProxyError("refusing a command with a newline or ';': %r" % command)
-    sock = api._connect()
-    try:
-        sock.sendall(("; ".join(commands)).encode() + b"\n")
-        chunks = []
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except OSError as exc:
-        raise HAProxyError("HAProxy runtime API at %s failed: %s" % (api.address, exc)) from exc
-    finally:
-        sock.close()
-    return b"".join(chunks).decode("utf-8", "replace")
+    return api.send("; ".join(commands))
 
 
 def save_state(api: "RuntimeAPI", path: str) -> None:

@@ -15,6 +15,7 @@ description:
     makes O(dest) hold exactly that context (C(Containerfile) and C(rootfs/<absolute path>)).
   - Runs where the image is built (the controller or a build host), not on the legacy host.
   - The image tag is a hash of the context, so an unchanged service keeps its tag and is not rebuilt.
+  - In diff mode, the Containerfile's text and the list of context files, before and after.
   - Files that hold secrets, binary config files and redacted environment values are left out of the
     context and listed in RV(excluded); they are mounted from a Kubernetes Secret at deploy time.
   - Written because no template or file module renders a build context from a service profile; the
@@ -22,6 +23,8 @@ description:
     C(module_utils/_containerfile.py) and are unit-tested there.
 author:
   - Replatform Team (@replatform)
+extends_documentation_fragment:
+  - replatform.kubernetes.attributes.changes
 options:
   profile:
     description: The service profile (C(ansible_facts.legacy_service)), with or without runtime keys.
@@ -70,14 +73,6 @@ options:
     description: Files larger than this many bytes are left out and reported.
     type: int
     default: 1048576
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-    details: The Containerfile's text and the list of context files added, updated and removed.
 """
 
 EXAMPLES = r"""

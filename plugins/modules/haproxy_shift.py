@@ -27,6 +27,7 @@ description:
 author:
   - Replatform Team (@replatform)
 extends_documentation_fragment:
+  - replatform.kubernetes.attributes.changes
   - replatform.kubernetes.haproxy
 options:
   backend:
@@ -69,16 +70,9 @@ options:
     description: Refuse to give traffic to a new server that does not pass HAProxy's health check.
     type: bool
     default: true
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-    details: The weights of the backend's servers before and after.
 notes:
   - Needs the runtime API at level admin. Run it where that socket is (the load balancer, or the controller for a TCP socket).
+  - In diff mode, the weights of the backend's servers before and after.
 """
 
 EXAMPLES = r"""

@@ -14,6 +14,7 @@ cd "$REPO_DIR" || exit 1
 export PATH=$LAB_VENV/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$LAB_STATE/collections ANSIBLE_NOCOLOR=1
 work=$(mktemp -d)
 standin=(bash tests/lab/standin/standin.sh)
+declare -A endpoint=([web]=10.231.7.31/80 [mail]=10.231.7.34/25)  # replatform_services.*.new_endpoint
 PAUSE=${BENCH_PAUSE:-5}
 WRK=(wrk -t1 -c8 --latency -H "Host: www.$LAB_DNS_ZONE" "http://$LAB_HAPROXY_HTTP/")
 
@@ -21,7 +22,6 @@ cleanup() {
   for s in web mail; do
     "${standin[@]}" fault "$s" ok >/dev/null 2>&1
     ansible-playbook playbooks/rollback.yml -e "service=$s" >/dev/null 2>&1
-    "${standin[@]}" down "$s" >/dev/null 2>&1
   done
   rm -rf "$work"
 }
@@ -51,10 +51,11 @@ smtp_summary() { # smtp_summary FILE -> "sessions failed p50 p99"
 }
 row() { printf '%-34s %10s %8s %10s %10s %10s  %s\n' "$@"; }
 
-echo "preparing: web and mail migrated (image, Deployment), their stand-ins up, all traffic on the legacy hosts"
+echo "preparing: web and mail deployed (migrate.yml up to deploy), their stand-ins up, all traffic on the legacy hosts"
 for s in web mail; do
   play "$work/migrate-$s.log" playbooks/migrate.yml -e "service=$s" -e migrate_until=deploy >/dev/null || { tail -20 "$work/migrate-$s.log"; die "migrate $s failed"; }
-  "${standin[@]}" up "$s" >/dev/null || die "stand-in $s did not start"
+  # The lab's stand-in watcher runs the Deployment's image on the service's new_endpoint.
+  wait_for 60 "the stand-in of $s" bash -c "</dev/tcp/${endpoint[$s]}" || die "stand-in $s did not start"
   play "$work/rollback-$s.log" playbooks/rollback.yml -e "service=$s" >/dev/null
 done
 sleep 2
