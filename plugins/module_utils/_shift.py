@@ -22,7 +22,6 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._haproxy imp
     HAProxyError,
     RuntimeAPI,
     check_name,
-    parse_servers_state,
     parse_show_stat,
     run_commands,
     save_state,
@@ -46,6 +45,8 @@ def read_backend(api: RuntimeAPI, backend: str) -> tuple[str, dict[str, dict[str
 
 def initial_weights(api: RuntimeAPI, backend: str) -> dict[str, int]:
     """The weights the configuration gives the backend's servers (``srv_iweight``)."""
+    from ansible_collections.replatform.kubernetes.plugins.module_utils._haproxy import parse_servers_state
+
     state = parse_servers_state(api.command("show servers state %s" % backend))
     return {s["srv_name"]: int(s["srv_iweight"]) for s in state if s.get("be_name") == backend}
 
@@ -93,28 +94,27 @@ def shift_step(
         target = plan_weights(base, legacy, new_servers, percent)
     except GateError as exc:
         raise ShiftError(str(exc)) from None
+    if percent > 0 and require_up:
+        down = ["%s is %s (check: %s)" % (n, rows[n].get("status"), rows[n].get("check_status") or "none")
+                for n in new_servers if not str(rows[n].get("status") or "").startswith(("UP", "DRAIN", "no check"))]
+        if down and not check_mode and any(current.get(n) for n in new_servers):
+            # Already carrying traffic and now failing its health check: that is a gate failure.
+            restore = plan_weights(base, legacy, new_servers, 0)
+            set_weights(api, backend, restore, state_file)
+            return {
+                "changed": True, "backend": backend, "mode": mode, "legacy_servers": legacy, "new_servers": list(new_servers),
+                "percent": percent, "previous": current, "weights": restore, "share": 0.0,
+                "base": {name: base[name] for name in legacy}, "aborted": True, "watched": 0.0, "aborted_after": 0.0,
+                "gate": {"ok": False, "reasons": ["before the step to %d%%: %s" % (percent, "; ".join(down))], "new": None, "legacy": None},
+            }
+        if down:
+            raise ShiftError("new_servers: %s; a new server must pass HAProxy's health check before it gets traffic" % "; ".join(down))
     changed = target != {name: current[name] for name in target}
     result: dict[str, t.Any] = {
         "changed": changed, "backend": backend, "mode": mode, "legacy_servers": legacy, "new_servers": list(new_servers),
         "percent": percent, "previous": current, "weights": target, "share": round(share(target, new_servers), 2),
         "base": {name: base[name] for name in legacy}, "aborted": False, "gate": None, "watched": 0.0,
     }
-
-    def abort(gate: dict[str, t.Any], after: float) -> dict[str, t.Any]:
-        """All weight back to the legacy servers at once, and the result says why."""
-        restore = plan_weights(base, legacy, new_servers, 0)
-        set_weights(api, backend, restore, state_file)
-        result.update(aborted=True, weights=restore, share=0.0, changed=True, gate=gate, watched=after, aborted_after=after)
-        return result
-
-    if percent > 0 and require_up:
-        down = ["%s is %s (check: %s)" % (n, rows[n].get("status"), rows[n].get("check_status") or "none")
-                for n in new_servers if not str(rows[n].get("status") or "").startswith(("UP", "DRAIN", "no check"))]
-        if down and not check_mode and any(current.get(n) for n in new_servers):
-            # Already carrying traffic and now failing its health check: that is a gate failure.
-            return abort({"ok": False, "reasons": ["before the step to %d%%: %s" % (percent, "; ".join(down))], "new": None, "legacy": None}, 0.0)
-        if down:
-            raise ShiftError("new_servers: %s; a new server must pass HAProxy's health check before it gets traffic" % "; ".join(down))
     if check_mode:
         return result
     if changed:
@@ -134,7 +134,11 @@ def shift_step(
             samples.pop(0)
         verdict = evaluate(samples[0][1], sample, legacy, new_servers, settings, mode)
         if not verdict["ok"]:
-            return abort(verdict, round(now - start, 2))
+            restore = plan_weights(base, legacy, new_servers, 0)
+            set_weights(api, backend, restore, state_file)
+            result.update(aborted=True, weights=restore, share=0.0, changed=True, gate=verdict, watched=round(now - start, 2),
+                          aborted_after=round(now - start, 2))
+            return result
     result.update(gate=verdict, watched=round(clock() - start, 2))
     return result
 
