@@ -35,6 +35,14 @@ import shutil
 import stat
 import typing as t
 
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import (
+    compile_patterns,
+    env_allowed,
+    is_reference,
+    line_secrets,
+    secret_kind,
+)
+
 REDACTED = "REDACTED"
 
 DEFAULT_MAX_FILES = 200
@@ -58,17 +66,8 @@ DIRECTORY_SETTINGS = {
     "ConfigurationDirectory": "/etc",
 }
 
-# Key-name fragments that mark a secret, and the kind reported for each.
-SECRET_WORDS = (
-    ("password", "password"), ("passwd", "password"), ("passphrase", "password"),
-    ("api_key", "api_key"), ("apikey", "api_key"), ("api-key", "api_key"),
-    ("private_key", "private_key"), ("secret", "secret"), ("token", "token"), ("credential", "credential"),
-)
-
 _HEADER = re.compile(r"^# (/\S+)$")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_.:@\\-]+$")
-_KEY_VALUE = re.compile(r"^\s*(?:export\s+)?[\"']?([A-Za-z_][A-Za-z0-9_.\-]*)[\"']?\s*(?:=|:|\s)\s*(.*?)\s*[;,]?\s*$")
-_URL_CREDENTIALS = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 _SS_USER = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=\d+\)')
@@ -80,7 +79,9 @@ _PATH_TOKEN = re.compile(r"(/var/(?:log|lib|spool)/[^\s;,'\"()<>]+)")
 # Files under /etc a config line names (myorigin = /etc/mailname, alias_maps = hash:/etc/aliases).
 _ETC_TOKEN = re.compile(r"(?<![\w$.-])(/etc/[A-Za-z0-9._+-]+(?:/[A-Za-z0-9._+-]+)*)")
 # Directories a web server serves files from: nginx root/alias, Apache DocumentRoot/Alias (last argument).
-_CONTENT_DIRECTIVE = re.compile(r"^(?:root|alias|DocumentRoot|Alias\s+\S+)\s+[\"']?(/[^\s;\"']*)[\"']?\s*;?\s*$")
+_CONTENT_DIRECTIVE = re.compile(
+    r"^(?:(?:root|alias|DocumentRoot|(?:Script)?Alias\s+\S+)\s+|server\.document-root\s*=\s*)[\"']?(/[^\s;\"']*)[\"']?\s*;?\s*$"
+)
 
 
 class DiscoveryError(Exception):
@@ -433,30 +434,17 @@ def companion_packages(owners: t.Iterable[str], installed: dict[str, dict[str, t
 # --- config files --------------------------------------------------------------------------------
 
 
-def _secret_kind(key: str) -> str | None:
-    lowered = key.lower()
-    for word, kind in SECRET_WORDS:
-        if word in lowered:
-            return kind
-    return None
-
-
-def _is_reference(value: str) -> bool:
-    """A value that names where a secret is rather than holding it (a path, a map, a variable)."""
-    value = value.strip("'\"")
-    return value.startswith(("/", "$", "%")) or bool(_MAP_REFERENCE.match(value))
-
-
 def _is_credential_map(path: str) -> bool:
     base = os.path.basename(path).lower()
-    return any(word in base for word in ("passwd", "password", "credentials")) and not base.endswith((".db", ".lmdb", ".cdb"))
+    return any(word in base for word in ("passwd", "password", "credentials", "secrets")) and not base.endswith((".db", ".lmdb", ".cdb"))
 
 
-def scan_config(path: str, text: str) -> dict[str, list[dict[str, t.Any]]]:
+def scan_config(path: str, text: str, patterns: t.Any = None) -> dict[str, list[dict[str, t.Any]]]:
     """Secrets (location, key and kind only), IP literals and /var paths of one config file.
 
-    Full-line comments (``#``, ``;``) are not scanned. A line that holds a secret is not scanned for
-    anything else, so no part of its value can reach the result.
+    Full-line comments (``#``, ``;``, ``//``, ``<!--``) are not scanned. A line that holds a secret is
+    not scanned for anything else, so no part of its value can reach the result. ``patterns`` are the
+    secret key patterns (``_secrets.compile_patterns``); the defaults when not given.
     """
     secrets: list[dict[str, t.Any]] = []
     ips: list[dict[str, t.Any]] = []
@@ -474,26 +462,20 @@ def scan_config(path: str, text: str) -> dict[str, list[dict[str, t.Any]]]:
             secrets.append({"file": path, "line": number, "key": "PEM private key", "kind": "private_key"})
             in_pem = not _PEM_END.search(stripped)
             continue
-        if not stripped or stripped.startswith(("#", ";", "//")):
+        if not stripped or stripped.startswith(("#", ";", "//", "<!--")):
             continue
-        match = _KEY_VALUE.match(stripped)
-        key, value = (match.group(1), match.group(2)) if match else ("", "")
-        if credential_map:
-            fields = stripped.split()
-            if len(fields) >= 2:
-                secrets.append({"file": path, "line": number, "key": fields[0], "kind": "credential_map"})
-                _scan_ips(path, number, fields[0], ips)
-                continue
-        kind = _secret_kind(key) if key else None
-        if kind and value.strip("'\"") and not _is_reference(value):
-            secrets.append({"file": path, "line": number, "key": key, "kind": kind})
+        if credential_map and len(stripped.split()) >= 2 or credential_map and ":" in stripped:
+            key = stripped.split()[0] if len(stripped.split()) >= 2 else stripped.split(":", 1)[0]
+            secrets.append({"file": path, "line": number, "key": key, "kind": "credential_map"})
+            _scan_ips(path, number, key, ips)
             continue
-        if _URL_CREDENTIALS.search(stripped):
-            secrets.append({"file": path, "line": number, "key": key or None, "kind": "url_credentials"})
+        found = line_secrets(stripped, patterns)
+        if found:
+            secrets += [{"file": path, "line": number, "key": key, "kind": kind} for key, kind in found]
             continue
         _scan_ips(path, number, stripped, ips)
-        for found in _PATH_TOKEN.findall(stripped) + _ETC_TOKEN.findall(stripped):
-            paths.append({"file": path, "line": number, "path": found.rstrip(".:")})
+        for found_path in _PATH_TOKEN.findall(stripped) + _ETC_TOKEN.findall(stripped):
+            paths.append({"file": path, "line": number, "path": found_path.rstrip(".:")})
         served = _CONTENT_DIRECTIVE.match(stripped)
         if served:
             content.append({"file": path, "line": number, "path": os.path.normpath(served.group(1))})
@@ -553,28 +535,122 @@ def script_path(exec_start: t.Sequence[dict[str, t.Any]]) -> str | None:
 # --- the profile ---------------------------------------------------------------------------------
 
 
-def redact_exec(exec_start: list[dict[str, t.Any]], unit_path: str) -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
-    """Replace secret arguments (``--password=x``, ``--token x``) by REDACTED; report them as secrets."""
+def redact_exec(exec_start: list[dict[str, t.Any]], unit_path: str, patterns: t.Any = None) -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
+    """Replace secret arguments by REDACTED and report them as secrets.
+
+    ``--password=x``, ``--api-key x`` (a secret-looking option name, ``_secrets`` rules) and any
+    argument holding URL credentials (``postgres://u:p@db/x``) are replaced; the container gets the
+    value from a Kubernetes Secret instead (``_containerfile.foreground_command``).
+    """
     secrets = []
     result = []
     for command in exec_start:
         argv = list(command["argv"])
         for index in range(1, len(argv)):
             arg = argv[index]
+            if REDACTED in arg:
+                continue
+            if line_secrets(arg, patterns) and (not arg.startswith("-") or "=" in arg) and "://" in arg:
+                argv[index] = REDACTED if not arg.startswith("-") else arg.split("=", 1)[0] + "=" + REDACTED
+                secrets.append({"file": unit_path, "line": None, "key": "ExecStart argument %d" % index, "kind": "url_credentials"})
+                continue
             if not arg.startswith("-"):
                 continue
             name, sep, value = arg.lstrip("-").partition("=")
-            kind = _secret_kind(name)
+            kind = secret_kind(name, patterns)
             if not kind:
                 continue
-            if sep and value and not _is_reference(value):
+            if sep and value and not is_reference(value):
                 argv[index] = arg.split("=", 1)[0] + "=" + REDACTED
                 secrets.append({"file": unit_path, "line": None, "key": "ExecStart " + arg.split("=", 1)[0], "kind": kind})
-            elif not sep and index + 1 < len(argv) and not _is_reference(argv[index + 1]):
+            elif not sep and index + 1 < len(argv) and not argv[index + 1].startswith("-") and not is_reference(argv[index + 1]):
                 argv[index + 1] = REDACTED
                 secrets.append({"file": unit_path, "line": None, "key": "ExecStart " + arg, "kind": kind})
         result.append(dict(command, argv=argv, path=argv[0]))
     return result, secrets
+
+
+def parse_environment_file(text: str) -> list[tuple[int, str, str]]:
+    """(line, name, value) of an EnvironmentFile's assignments (comments, ``export`` and quotes handled as systemd does)."""
+    values = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("export "):
+            line = line[7:].strip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            continue
+        value = value.strip()
+        try:
+            words = shlex.split(value) if value else [""]
+        except ValueError:
+            words = [value]
+        values.append((number, name, " ".join(words)))
+    return values
+
+
+def profile_environment(unit: dict[str, t.Any], fragment: str, files: dict[str, dict[str, str]], allow: t.Iterable[str] = ()
+                        ) -> tuple[dict[str, str], list[dict[str, t.Any]]]:
+    """The service's environment (Environment=, then its EnvironmentFiles, as systemd merges them).
+
+    Deny by default: a value whose name is not allowed (``_secrets.env_allowed``) is ``REDACTED`` and
+    reported as a secret (it goes to a Kubernetes Secret); allowed values are kept.
+    """
+    assigned: dict[str, tuple[str, str, int | None]] = {name: (value, fragment, None) for name, value in unit["environment"].items()}
+    for item in unit["environment_files"]:
+        info = files.get(item["path"])
+        if info:
+            for number, name, value in parse_environment_file(info["text"]):
+                assigned[name] = (value, item["path"], number)
+    environment: dict[str, str] = {}
+    secrets: list[dict[str, t.Any]] = []
+    for name, (value, where, number) in sorted(assigned.items()):
+        if not value or env_allowed(name, allow) and not line_secrets("%s=%s" % (name, value)):
+            environment[name] = value
+            continue
+        environment[name] = REDACTED
+        key = ("Environment " + name) if number is None else name
+        secrets.append({"file": where, "line": number, "key": key, "kind": secret_kind(name) or "environment"})
+    return environment, secrets
+
+
+# Where a service's data, runtime files and the system live: never its code.
+_NOT_CODE_PREFIXES = ("/etc/", "/var/", "/run/", "/tmp/", "/proc/", "/sys/", "/dev/", "/boot/", "/usr/")
+_CODE_ALLOWED_PREFIXES = ("/usr/local/", "/var/www/", "/var/opt/")
+
+
+def is_log_path(path: str) -> bool:
+    """A log file or directory: under /var/log, or named like a log (never copied into an image)."""
+    return path.startswith("/var/log/") or bool(re.search(r"(\.log|\.log\.[0-9]+|\.err|\.out)$|(^|/)logs?$", path))
+
+
+def _code_location(path: str) -> bool:
+    """A path that may hold a service's own code: /opt, /srv, /home, /usr/local, /var/www, ..."""
+    path = path.rstrip("/") + "/"
+    return path != "/" and (path.startswith(_CODE_ALLOWED_PREFIXES) or not path.startswith(_NOT_CODE_PREFIXES))
+
+
+def app_dirs(unit: dict[str, t.Any], path_info: dict[str, dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """Unpackaged directories whose files the service runs: its WorkingDirectory and directories its command line names.
+
+    Only directories that exist and are in a place for code (not /etc, /var/lib, /run, a package's
+    /usr): their files are copied into the image with owner and mode.
+    """
+    candidates = []
+    if unit["working_directory"]:
+        candidates.append((unit["working_directory"], "working_directory"))
+    candidates += [(p, "exec_start") for p in exec_config_paths(unit["exec_start"])]
+    found = []
+    for path, source in candidates:
+        path = os.path.normpath(path)
+        info = path_info.get(path) or {}
+        if info.get("is_dir") and _code_location(path) and not is_log_path(path) and path not in [f["path"] for f in found]:
+            found.append({"path": path, "source": source, "owner": info.get("owner"), "group": info.get("group"),
+                          "mode": "%04o" % info["mode"] if isinstance(info.get("mode"), int) else None})
+    return found
 
 
 def config_candidates(unit: dict[str, t.Any], names: t.Iterable[str], extra: t.Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -582,7 +658,7 @@ def config_candidates(unit: dict[str, t.Any], names: t.Iterable[str], extra: t.I
     script = script_path(unit["exec_start"])
     candidates = []
     for path in exec_config_paths(unit["exec_start"]):
-        if path != script:
+        if path != script and not is_log_path(path):
             candidates.append((path, "exec_start"))
     candidates += [(item["path"], "environment_file") for item in unit["environment_files"]]
     candidates += [(d, "configuration_directory") for d in unit["configuration_directory"]]
@@ -605,15 +681,11 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
     show = parse_show(raw.get("show", ""))
     unit = parse_unit(raw["cat"], unit_id)
     fragment = unit["fragments"][0] if unit["fragments"] else unit_id
-    exec_start, secrets = redact_exec(unit["exec_start"], fragment)
-    environment = {}
-    for key, value in unit["environment"].items():
-        kind = _secret_kind(key)
-        if kind and value and not _is_reference(value):
-            environment[key] = REDACTED
-            secrets.append({"file": fragment, "line": None, "key": "Environment " + key, "kind": kind})
-        else:
-            environment[key] = value
+    patterns = compile_patterns(raw.get("secret_keys") or ())
+    exec_start, secrets = redact_exec(unit["exec_start"], fragment, patterns)
+    environment, env_secrets = profile_environment(unit, fragment, raw.get("files", {}), raw.get("env_allow") or ())
+    secrets += env_secrets
+    env_files = {item["path"] for item in unit["environment_files"]}
 
     pids = list(raw.get("pids") or [])
     listeners = service_listeners(parse_ss(raw.get("ss", "")), pids)
@@ -637,8 +709,9 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
     config_paths: list[dict[str, t.Any]] = []
     content_paths: list[dict[str, t.Any]] = []
     for path, info in raw.get("files", {}).items():
-        scan = scan_config(path, info["text"])
-        secrets += scan["secrets"]
+        scan = scan_config(path, info["text"], patterns)
+        # An EnvironmentFile's secrets are its variables (profile_environment): one entry per name.
+        secrets += [] if path in env_files else scan["secrets"]
         ips += scan["ip_addresses"]
         config_paths += scan["paths"]
         content_paths += scan["content"]
@@ -651,15 +724,21 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
     logs = _locations(
         [(d, "logs_directory") for d in unit["logs_directory"]]
         + [(p["path"], "config") for p in config_paths if p["path"].startswith("/var/log/")]
+        + [(p, "exec_start") for p in exec_config_paths(unit["exec_start"]) if is_log_path(p)]
         + [("/var/log/" + n, "default") for n in names],
         path_info,
     )
     data_candidates = [(d, "state_directory") for d in unit["state_directory"]]
     data_candidates += [(p["path"], "config") for p in config_paths if p["path"].startswith(("/var/lib/", "/var/spool/"))]
-    if unit["working_directory"] and _writable_by(path_info.get(unit["working_directory"]), unit["user"], unit["group"]):
-        data_candidates.append((unit["working_directory"], "working_directory"))
+    code = app_dirs(unit, path_info)
+    workdir = unit["working_directory"]
+    if workdir and workdir not in [c["path"] for c in code] and _writable_by(path_info.get(workdir), unit["user"], unit["group"]):
+        data_candidates.append((workdir, "working_directory"))
     data_candidates += [("/var/lib/" + n, "default") for n in names] + [("/var/spool/" + n, "default") for n in names]
     data = _locations(data_candidates, path_info)
+    for location in data:
+        if "size" in path_info.get(location["path"], {}):
+            location["size"] = path_info[location["path"]]["size"]
     # Served content that exists on the host and is not a package's (/usr/share/nginx/html and the like).
     content = [
         loc for loc in _locations([(p["path"], "config") for p in content_paths if not p["path"].startswith("/usr/")], path_info)
@@ -697,6 +776,7 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
         "log_paths": logs,
         "data_dirs": data,
         "content_dirs": content,
+        "app_dirs": code,
         "config_links": sorted(raw.get("links") or [], key=lambda link: link["path"]),
         "warnings": unit["warnings"],
     }
@@ -804,8 +884,13 @@ def service_pids(show: dict[str, str], read: t.Callable[[str], str]) -> tuple[li
 
 
 def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_files: int = DEFAULT_MAX_FILES,
-            max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> dict[str, t.Any]:
-    """Gather the raw inputs on this host and build the profile (read-only)."""
+            max_file_size: int = DEFAULT_MAX_FILE_SIZE, secret_keys: t.Sequence[str] = (), env_allow: t.Sequence[str] = ()) -> dict[str, t.Any]:
+    """Gather the raw inputs on this host and build the profile (read-only).
+
+    ``secret_keys`` (regexes) extend the names that mark a secret; ``env_allow`` (fnmatch patterns)
+    the environment variables whose values may go into the image (``_secrets``).
+    """
+    compile_patterns(secret_keys)  # a bad pattern fails before anything is read
     unit, followed_from, show_text = resolve_unit(run, name)
     show = parse_show(show_text)
     cat, _err = _run(run, ["systemctl", "cat", "--", unit])
@@ -899,17 +984,40 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
     candidates.update("/var/%s/%s" % (kind, n) for kind in ("log", "lib", "spool") for n in package_names)
     if parsed["working_directory"]:
         candidates.add(parsed["working_directory"])
+    candidates.update(os.path.normpath(p) for p in exec_config_paths(parsed["exec_start"]))
     paths = {}
     for path in sorted(candidates):
         paths[path] = _path_info(path)
+    for location in probe["data_dirs"]:
+        if paths.get(location["path"], {}).get("is_dir"):
+            paths[location["path"]]["size"] = _dir_size(location["path"])
     return build_profile(
         {
             "requested": name, "unit": unit, "followed_from": followed_from, "show": show_text, "cat": cat, "ss": ss,
             "pids": pids, "pid_source": pid_source, "dpkg_search": {"stdout": dpkg_out, "stderr": dpkg_err},
             "dpkg_status": status, "files": files, "skipped_files": skipped, "paths": paths,
             "package_names": package_names, "executables": executables, "links": links,
+            "secret_keys": list(secret_keys), "env_allow": list(env_allow),
         }
     )
+
+
+def _dir_size(path: str, limit: int = 100000) -> int:
+    """Bytes of the regular files under ``path`` (at most ``limit`` files are counted)."""
+    total = 0
+    count = 0
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            count += 1
+            if count > limit:
+                return total
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total
 
 
 def _path_info(path: str) -> dict[str, t.Any]:

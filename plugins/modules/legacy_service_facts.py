@@ -56,6 +56,23 @@ options:
       - Binary files are never read.
     type: int
     default: 1048576
+  secret_keys:
+    description:
+      - Regular expressions (case-insensitive) of config keys, option names and environment variables that hold
+        secrets, in addition to the built-in ones (names with pass, pwd, secret, token, auth, cred, key, hmac, salt, dsn).
+      - For a service whose own syntax names a credential in a way no rule knows.
+    type: list
+    elements: str
+    default: []
+  env_allow:
+    description:
+      - Environment variables (shell patterns) whose values may go into the image, in addition to the built-in
+        allow list (C(LANG), C(LC_*), C(TZ), C(PATH), C(PYTHONUNBUFFERED), ...).
+      - Every other value of C(Environment=) and C(EnvironmentFile=) is C(REDACTED) in the profile and goes to a
+        Kubernetes Secret: secrets are denied by default.
+    type: list
+    elements: str
+    default: []
 notes:
   - Reads only; it never changes the host. Check mode returns the same profile.
   - Needs root (or read access to the config files and C(ss -p)) to see everything.
@@ -252,6 +269,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.replatform.kubernetes.plugins.module_utils._common import run
 from ansible_collections.replatform.kubernetes.plugins.module_utils._discovery import DiscoveryError, collect
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import SecretRuleError
 
 
 def main() -> None:
@@ -261,6 +279,8 @@ def main() -> None:
             "config_paths": {"type": "list", "elements": "path", "default": []},
             "max_files": {"type": "int", "default": 200},
             "max_file_size": {"type": "int", "default": 1048576},
+            "secret_keys": {"type": "list", "elements": "str", "default": []},
+            "env_allow": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -269,10 +289,11 @@ def main() -> None:
         return module.run_command(argv, environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
 
     def action(m: AnsibleModule) -> dict:
-        profile = collect(command, m.params["name"], m.params["config_paths"], m.params["max_files"], m.params["max_file_size"])
+        p = m.params
+        profile = collect(command, p["name"], p["config_paths"], p["max_files"], p["max_file_size"], p["secret_keys"], p["env_allow"])
         return {"changed": False, "ansible_facts": {"legacy_service": profile}}
 
-    run(module, action, (DiscoveryError,))
+    run(module, action, (DiscoveryError, SecretRuleError))
 
 
 if __name__ == "__main__":

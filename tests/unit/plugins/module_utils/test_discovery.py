@@ -268,7 +268,9 @@ def test_esp_api_profile():
     assert packages["python3"]["relation"] == "depends_on_python3-minimal"
     assert "/opt/esp-api/app.py" in profile["unpackaged_files"]
     assert [c["path"] for c in profile["config_files"]] == ["/etc/esp-api/esp-api.conf", "/etc/default/esp-api"]
-    assert {s["key"] for s in profile["secrets"]} == {"api_key", "db_password"}
+    # Deny by default: ESP_API_ENV (not on the allow list) is a secret of its EnvironmentFile.
+    assert {s["key"] for s in profile["secrets"]} == {"api_key", "db_password", "ESP_API_ENV"}
+    assert profile["environment"]["ESP_API_ENV"] == d.REDACTED and profile["environment"]["ESP_API_LOG_LEVEL"] == "info"
     assert any(ip["value"] == "10.231.7.21" for ip in profile["ip_addresses"])
     assert [(p["path"], p["source"]) for p in profile["log_paths"]] == [("/var/log/esp-api/access.log", "config"), ("/var/log/esp-api", "default")]
     # /opt/esp-api belongs to root: not data; /var/lib/esp-api is.
@@ -285,18 +287,27 @@ def test_profile_never_contains_secret_values():
     dumped = json.dumps(profile)
     for value in (API_KEY, DB_PASSWORD, HMAC_SECRET, SASL_PASSWORD, "hunter2", "abc123tok", "zzkey99"):
         assert value not in dumped
-    assert profile["environment"] == {"DB_PASSWORD": d.REDACTED, "MODE": "x", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    assert profile["environment"] == {"DB_PASSWORD": d.REDACTED, "MODE": d.REDACTED, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                                      "ESP_API_ENV": d.REDACTED, "ESP_API_LOG_LEVEL": "info"}
     kinds = {s["key"]: s["kind"] for s in profile["secrets"]}
     assert kinds["Environment DB_PASSWORD"] == "password"
     assert kinds["ExecStart --token"] == "token" and kinds["ExecStart --api-key"] == "api_key"
     assert kinds["hmac_secret"] == "secret" and kinds["[10.231.7.1]:2526"] == "credential_map"
 
 
-def test_writable_working_directory_is_data():
+def test_working_directory_is_code_or_data_by_where_it_is():
     raw = esp_api_raw()
     raw["paths"]["/opt/esp-api"]["owner"] = "espapi"
     profile = d.build_profile(raw)
-    assert ("/opt/esp-api", "working_directory") in [(p["path"], p["source"]) for p in profile["data_dirs"]]
+    # Under /opt: code, copied into the image (with its owner), even when the service can write it.
+    assert [(p["path"], p["source"], p["owner"]) for p in profile["app_dirs"]] == [("/opt/esp-api", "working_directory", "espapi")]
+    assert "/opt/esp-api" not in [p["path"] for p in profile["data_dirs"]]
+    raw["cat"] = raw["cat"].replace("WorkingDirectory=/opt/esp-api", "WorkingDirectory=/var/lib/esp-api")
+    raw["paths"]["/var/lib/esp-api"] = dict(raw["paths"]["/opt/esp-api"], size=42)
+    profile = d.build_profile(raw)
+    # Under /var/lib: data, a volume; the profile reports its size.
+    assert profile["app_dirs"] == []
+    assert ("/var/lib/esp-api", 42) in [(p["path"], p.get("size")) for p in profile["data_dirs"]]
 
 
 # --- unit resolution (the runner is a fake systemctl) ---
