@@ -14,7 +14,9 @@ description:
   - From a profile of M(replatform.kubernetes.legacy_service_facts), lists the config files to fetch (not
     those that hold secrets, not symlinks), the files that hold secrets (to read under C(no_log) and mount
     from a Kubernetes Secret), and the directories fetched whole (the service's app directory, served content).
-  - Also names the port the image is checked on and how (C(http), C(smtp) or C(tcp)).
+  - Also names the port the image is checked on and how (C(http), C(smtp) or C(tcp)), and the unit files and
+    EnvironmentFiles (C(env_sources)) whose secret values the filter P(replatform.kubernetes.secret_environment#filter)
+    turns into the service's secret environment.
   - The same rules as M(replatform.kubernetes.build_context) use, so what is fetched is what the context needs.
 options:
   _input:
@@ -34,7 +36,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(config_files), C(secret_files), C(directories) (lists of absolute paths) and C(probe) (C(port), C(check)) or null.
+  description: C(config_files), C(secret_files), C(env_sources), C(directories) (lists of absolute paths) and C(probe) (C(port), C(check)) or null.
   type: dict
 """
 

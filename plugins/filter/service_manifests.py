@@ -58,6 +58,13 @@ options:
       - Read them under C(no_log) and apply the result under C(no_log).
     type: dict
     default: {}
+  secret_env:
+    description:
+      - The service's secret environment (names to values, from the filter P(replatform.kubernetes.secret_environment#filter)):
+        a Secret C(<name>-env) the container takes with C(envFrom).
+      - Build it under C(no_log) and apply the result under C(no_log).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -83,14 +90,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.replatform.kubernetes.plugins.module_utils._manifests import ManifestError, render
 
 
-def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2, http_paths=None, config_files=None, secret_files=None):
+def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2, http_paths=None, config_files=None, secret_files=None, secret_env=None):
     if not isinstance(profile, dict):
         raise AnsibleFilterError("service_manifests: the input must be a service profile (a dict), got %s" % type(profile).__name__)
     try:
         return render(
             profile, image, namespace, name=name, hosts=list(hosts or []), replicas=int(replicas),
             http_paths={int(port): path for port, path in (http_paths or {}).items()},
-            config_files=config_files, secret_files=secret_files,
+            config_files=config_files, secret_files=secret_files, secret_env=secret_env,
         )
     except (ManifestError, ValueError, TypeError) as exc:
         raise AnsibleFilterError("service_manifests: %s" % exc) from exc

@@ -35,7 +35,14 @@ import re
 import shlex
 import typing as t
 
-from ansible_collections.replatform.kubernetes.plugins.module_utils._discovery import REDACTED, scan_config
+from ansible_collections.replatform.kubernetes.plugins.module_utils._discovery import (
+    REDACTED,
+    is_log_path,
+    parse_environment_file,
+    parse_unit,
+    scan_config,
+)
+from ansible_collections.replatform.kubernetes.plugins.module_utils._foreground import ForegroundError, apply_rule, find_rule, known_names
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
 # The service user's fixed UID/GID in every image, so the Deployment can say runAsUser (Kubernetes'
@@ -51,18 +58,8 @@ HTTP_PORTS = (80, 443, 8080, 8081, 8082)
 SMTP_PORTS = (25, 587)
 
 SECRET_REASON = "holds secrets: mounted from a Kubernetes Secret at deploy time"
+LOG_REASON = "a log file: logs go to the container's output, never into the image"
 SECRET_ENV_REASON = "secret value (REDACTED by discovery): set from a Kubernetes Secret at deploy time"
-
-# Known daemons that fork by default, by executable name, and how they run in the foreground.
-# "argv": the command to run instead of ExecStart (postmulti/postfix start fork a master process);
-# "nginx_g": nginx keeps its ExecStart, its -g directives get "daemon off;" instead of "daemon on;".
-# "package": installed when the profile names no package for the executable.
-# "postmap": credential maps that are secrets (their .db left out as binary) are built with postmap at start.
-FOREGROUND: dict[str, dict[str, t.Any]] = {
-    "nginx": {"nginx_g": True, "package": "nginx"},
-    "postfix": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix", "postmap": True},
-    "postmulti": {"argv": ["/usr/sbin/postfix", "start-fg"], "package": "postfix", "postmap": True},
-}
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)"
@@ -133,20 +130,54 @@ def _as_bytes(content: t.Any, field: str) -> bytes:
 # --- pieces --------------------------------------------------------------------------------------
 
 
-def app_directory(profile: dict[str, t.Any]) -> str | None:
-    """Where the service's own code lives: the WorkingDirectory holding the script, else the script's directory."""
+def app_directories(profile: dict[str, t.Any]) -> list[str]:
+    """Where the service's own code lives, copied into the image.
+
+    The WorkingDirectory holding the script, else the script's directory; and the profile's
+    ``app_dirs`` (an unpackaged WorkingDirectory, directories the command line names). Nested
+    directories are left out (their parent is copied whole).
+    """
+    found = []
     script = profile.get("script")
-    if not script:
-        return None
-    script = _path(script, "profile.script")
-    workdir = profile.get("working_directory")
-    if workdir and script.startswith(_path(workdir, "profile.working_directory").rstrip("/") + "/") and workdir != "/":
-        return workdir
-    return os.path.dirname(script)
+    if script:
+        script = _path(script, "profile.script")
+        workdir = profile.get("working_directory")
+        if workdir and workdir != "/" and script.startswith(_path(workdir, "profile.working_directory").rstrip("/") + "/"):
+            found.append(workdir.rstrip("/"))
+        else:
+            found.append(os.path.dirname(script))
+    for index, item in enumerate(profile.get("app_dirs") or []):
+        found.append(_path(item.get("path") if isinstance(item, dict) else item, "profile.app_dirs[%d].path" % index))
+    found = sorted(set(found))
+    return [d for d in found if not any(d.startswith(o + "/") for o in found if o != d)]
 
 
-def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | None = None, files: dict[str, t.Any] | None = None) -> list[str]:
-    """The container's command (JSON exec form argv): ``command`` if given, else the main ExecStart made foreground."""
+def exec_secret_env(index: int) -> str:
+    """The environment variable that carries the value of ExecStart argument ``index`` when it is a secret."""
+    return "REPLATFORM_EXEC_ARG_%d" % index
+
+
+def _with_secret_args(argv: list[str]) -> list[str]:
+    """argv run by /bin/sh, each REDACTED part replaced by its variable (set from a Kubernetes Secret)."""
+    if not any(REDACTED in a for a in argv):
+        return argv
+    words = []
+    for index, arg in enumerate(argv):
+        if REDACTED in arg:
+            prefix, _sep, _rest = arg.partition(REDACTED)
+            words.append((shlex.quote(prefix) if prefix else "") + '"$%s"' % exec_secret_env(index))
+        else:
+            words.append(shlex.quote(arg))
+    return ["/bin/sh", "-c", "exec " + " ".join(words)]
+
+
+def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | None = None, files: dict[str, t.Any] | None = None,
+                       rules: dict[str, dict[str, t.Any]] | None = None) -> list[str]:
+    """The container's command (JSON exec form argv): ``command`` if given, else the main ExecStart made foreground.
+
+    A forking unit's daemon runs with its foreground rule (``_foreground``: the defaults and ``rules``);
+    one without a rule is refused. Secret arguments (REDACTED by discovery) come from the environment.
+    """
     if command is not None:
         if not command or not all(isinstance(a, str) and a for a in command):
             raise ContainerfileError("command: must be a non-empty list of non-empty strings")
@@ -158,26 +189,29 @@ def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | Non
     for index, arg in enumerate(argv):
         if not isinstance(arg, str):
             raise ContainerfileError("profile.exec_start[0].argv[%d]: %r is not a string" % (index, arg))
-        if REDACTED in arg:
-            raise ContainerfileError(
-                "profile.exec_start[0].argv[%d]: holds a secret (REDACTED); pass command and set the secret from a Kubernetes Secret" % index
-            )
-    known = FOREGROUND.get(os.path.basename(argv[0]))
-    if known and known.get("argv"):
-        maps = postfix_tables(profile, files or {})["start"] if known.get("postmap") else []
+    try:
+        found = find_rule(argv[0], rules)
+    except ForegroundError as exc:
+        raise ContainerfileError(str(exc)) from None
+    rule = found[1] if found else None
+    forking = profile.get("type") == "forking"
+    if rule and rule.get("postmap"):
+        maps = postfix_tables(profile, files or {})["start"]
         if maps:
             # hash: maps are built from the text file at start: the text comes from a Kubernetes Secret.
             script = "".join('if [ -f %s ]; then postmap %s; fi; ' % (shlex.quote(m), shlex.quote(m)) for m in maps)
-            return ["/bin/sh", "-ec", script + "exec " + " ".join(shlex.quote(a) for a in known["argv"])]
-        return list(known["argv"])
-    if known and known.get("nginx_g"):
-        return _nginx_foreground(argv)
-    if profile.get("type") == "forking":
+            return ["/bin/sh", "-ec", script + "exec " + " ".join(shlex.quote(a) for a in rule["argv"])]
+    if rule and rule.get("nginx_g"):
+        return _with_secret_args(_nginx_foreground(argv))
+    if rule and (forking or rule.get("always") or rule.get("argv")):
+        return _with_secret_args(apply_rule(argv, rule))
+    if forking:
         raise ContainerfileError(
-            "profile.type: forking service %s has no known foreground form (known: %s); pass command"
-            % (argv[0], ", ".join(sorted(FOREGROUND)))
+            "profile.type: forking service %s has no foreground rule (known: %s); add one to containerize_foreground "
+            "(for example {%s: {append: [--foreground]}}, the daemon's own flag) or set containerize_command"
+            % (argv[0], ", ".join(known_names(rules)), os.path.basename(argv[0]))
         )
-    return argv
+    return _with_secret_args(argv)
 
 
 _POSTFIX_TABLE = re.compile(r"\b(?:hash|btree|lmdb|cdb|dbm):(/[A-Za-z0-9._/+-]+)")
@@ -234,28 +268,6 @@ def health_port(listeners: list[dict[str, t.Any]], hint: int | None = None) -> t
     return port, address
 
 
-def _env_file_values(text: str) -> dict[str, str]:
-    """KEY=VALUE lines of an EnvironmentFile (comments, blank lines and ``export`` skipped, quotes removed)."""
-    values = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("export "):
-            line = line[7:].strip()
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not _ENV_NAME.match(name):
-            continue
-        value = value.strip()
-        try:
-            words = shlex.split(value) if value else [""]
-        except ValueError:
-            words = [value]
-        values[name] = " ".join(words)
-    return values
-
-
 # --- the context ---------------------------------------------------------------------------------
 
 
@@ -267,8 +279,13 @@ def render_context(
     health_check_port: int | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     mtimes: dict[str, float] | None = None,
+    modes: dict[str, dict[str, t.Any]] | None = None,
+    rules: dict[str, dict[str, t.Any]] | None = None,
 ) -> dict[str, t.Any]:
     """The build context of the service's image.
+
+    ``modes`` (host path -> {mode, owner, group}) gives code and content files their mode and owner on
+    the host; ``rules`` are the user's foreground rules (``_foreground``).
 
     ``files`` maps absolute paths to their content (bytes or str): the profile's config files and the
     files of its script/app directory. ``mtimes`` (host path -> modification time) gives served files
@@ -285,7 +302,7 @@ def render_context(
     if health_check_port is not None:
         _port(health_check_port, "health_check_port")
     unit = profile.get("unit") or "service"
-    argv = foreground_command(profile, command, files)
+    argv = foreground_command(profile, command, files, rules)
 
     # Packages.
     packages = set()
@@ -294,7 +311,8 @@ def render_context(
         if not isinstance(name, str) or not _DEBIAN_PACKAGE.match(name):
             raise ContainerfileError("profile.packages[%d].name: %r is not a Debian package name ([a-z0-9][a-z0-9+.-]+)" % (index, name))
         packages.add(name)
-    known = FOREGROUND.get(os.path.basename(argv[0])) or FOREGROUND.get(os.path.basename(str(profile.get("executable") or "")))
+    first = ((profile.get("exec_start") or [{}])[0].get("argv") or [profile.get("executable") or ""])[0]
+    known = (find_rule(str(first), rules) or (None, None))[1]
     if known and known.get("package") and not packages:
         packages.add(known["package"])
     packages.add(INIT_PACKAGE)
@@ -321,6 +339,9 @@ def render_context(
     secret_files = {s.get("file") for s in profile.get("secrets") or [] if isinstance(s, dict)}
 
     def take(path: str, content: bytes, kind: str) -> bool:
+        if is_log_path(path):
+            excluded.append({"path": path, "reason": LOG_REASON})
+            return False
         if len(content) > max_file_size:
             excluded.append({"path": path, "reason": "larger than max_file_size (%d bytes)" % len(content)})
             return False
@@ -346,9 +367,7 @@ def render_context(
         links.append((path, target))
     link_paths = {path for path, _target in links}
 
-    # Config files (and the environment of the EnvironmentFiles among them).
-    env_from_files: dict[str, str] = {}
-    env_files = {e.get("path") for e in profile.get("environment_files") or [] if isinstance(e, dict)}
+    # Config files.
     config_paths = []
     for index, config in enumerate(profile.get("config_files") or []):
         config_paths.append(_path(config.get("path") if isinstance(config, dict) else config, "profile.config_files[%d].path" % index))
@@ -365,8 +384,6 @@ def render_context(
         content = _as_bytes(files[path], "files[%r]" % path)
         if take(path, content, "config"):
             copies.append(("rootfs" + path, path))
-            if path in env_files:
-                env_from_files.update(_env_file_values(content.decode("utf-8", "replace")))
 
     # Served content (web roots): copied as it is.
     content_dirs = []
@@ -381,21 +398,22 @@ def render_context(
         if any(name.startswith("rootfs" + directory.rstrip("/") + "/") for name in context):
             copies.append(("rootfs" + directory.rstrip("/") + "/", directory.rstrip("/") + "/"))
 
-    # The service's own script/app directory.
-    app_dir = app_directory(profile)
+    # The service's own code: its script/app directories, with owner and mode; never its logs.
+    app_dirs = app_directories(profile)
     app_files = sorted(
-        p for p in files if app_dir and p.startswith(app_dir.rstrip("/") + "/") and p not in config_paths and p not in content_files
+        p for p in files if any(p.startswith(d + "/") for d in app_dirs) and p not in config_paths and p not in content_files
     )
-    if app_dir:
-        if profile.get("script") not in files:
-            raise ContainerfileError("files: the script %s is not provided (files under %s are copied into the image)" % (profile["script"], app_dir))
-        taken = [path for path in app_files if take(path, _as_bytes(files[path], "files[%r]" % path), "app")]
-        if profile["script"] not in taken:
-            reason = next(e["reason"] for e in excluded if e["path"] == profile["script"])
-            raise ContainerfileError("files: the script %s cannot be copied into the image (%s)" % (profile["script"], reason))
-        copies.append(("rootfs" + app_dir + "/", app_dir + "/"))
+    taken = [path for path in app_files if take(path, _as_bytes(files[path], "files[%r]" % path), "app")]
+    script = profile.get("script")
+    if script and script not in taken:
+        reason = next((e["reason"] for e in excluded if e["path"] == script), "not provided in files")
+        raise ContainerfileError("files: the script %s cannot be copied into the image (%s)" % (script, reason))
+    for directory in app_dirs:
+        if any(p.startswith(directory + "/") for p in taken):
+            copies.append(("rootfs" + directory + "/", directory + "/"))
     for path in sorted(set(files) - set(config_paths) - set(app_files) - set(content_files)):
         excluded.append({"path": path, "reason": "not a config file, served content or under the app directory of the profile"})
+    ownership = _ownership(profile, sorted(set(taken) | {p for p in content_files if "rootfs" + p in context}), modes or {}, user, group)
 
     # Environment: Environment= then EnvironmentFile= (which overrides it, as in systemd).
     environment: dict[str, str] = {}
@@ -406,14 +424,12 @@ def render_context(
             excluded.append({"path": "Environment=" + name, "reason": SECRET_ENV_REASON})
             continue
         environment[name] = value
-    for name, value in env_from_files.items():
-        environment[name] = value
 
     # Logs and data directories.
     log_files, make_dirs = [], []
     for index, item in enumerate(profile.get("log_paths") or []):
         path = _path(item.get("path"), "profile.log_paths[%d].path" % index)
-        if not path.startswith("/var/log/"):
+        if not path.startswith("/var/log/") and item.get("source") != "exec_start":
             continue
         if item.get("is_dir"):
             make_dirs.append(path)
@@ -422,9 +438,10 @@ def render_context(
     for index, item in enumerate(profile.get("data_dirs") or []):
         path = _path(item.get("path"), "profile.data_dirs[%d].path" % index)
         if item.get("is_dir") or item.get("source") in ("state_directory", "config", "default"):
-            if app_dir is None or not (path == app_dir or path.startswith(app_dir + "/")):
+            if not any(path == d or path.startswith(d + "/") for d in app_dirs):
                 make_dirs.append(path)
-    make_dirs += [os.path.dirname(p) for p in log_files if os.path.dirname(p) != "/var/log"]
+    make_dirs += [os.path.dirname(p) for p in log_files if os.path.dirname(p) != "/var/log" and not any(
+        os.path.dirname(p) == d or os.path.dirname(p).startswith(d + "/") for d in app_dirs)]
     make_dirs = sorted(set(make_dirs))
 
     lines = [
@@ -455,6 +472,11 @@ def render_context(
             lines.append("# Not in the image (%s): %s" % (SECRET_REASON, item["path"]))
     for source, target in sorted(copies):
         lines.append("COPY %s %s" % (source, target))
+    if ownership:
+        lines.append("# Code and content keep their owner and mode on the host.")
+        lines.append("RUN " + " && ".join(
+            "chown -h %s %s && chmod %s %s" % (owner, " ".join(map(shlex.quote, paths)), mode, " ".join(map(shlex.quote, paths)))
+            for (owner, mode), paths in sorted(ownership.items())))
     served = sorted(p for p in content_files if "rootfs" + p in context and p in (mtimes or {}))
     if served:
         by_time: dict[int, list[str]] = {}
@@ -507,6 +529,40 @@ def render_context(
         "excluded": sorted(excluded, key=lambda e: (e["path"], e["reason"])),
         "tag": context_tag(containerfile, context),
     }
+
+
+# Users every Debian base image has (base-passwd): a file the host gives one of them keeps it.
+BASE_USERS = frozenset(("root", "daemon", "bin", "sys", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
+                        "backup", "list", "irc", "nobody", "staff", "adm", "users", "nogroup"))
+
+
+def _ownership(profile: dict[str, t.Any], paths: list[str], modes: dict[str, dict[str, t.Any]], user: str, group: str | None
+               ) -> dict[tuple[str, str], list[str]]:
+    """{(owner:group, mode): paths} for files (and app directories) whose host owner or mode differs from COPY's root 0644.
+
+    The service's user keeps its files (as the image's fixed UID); base-image users keep theirs; any
+    other owner becomes root. Set-id and sticky bits are dropped (Pod Security restricted).
+    """
+    def name(value: t.Any, own: str | None) -> str:
+        value = str(value or "root")
+        return value if value in BASE_USERS or value == own else "root"
+
+    result: dict[tuple[str, str], list[str]] = {}
+    entries = [(p, modes.get(p)) for p in paths]
+    entries += [(d["path"], d) for d in profile.get("app_dirs") or [] if isinstance(d, dict) and d.get("mode") is not None]
+    for path, info in entries:
+        if not isinstance(info, dict):
+            continue
+        mode = info.get("mode")
+        try:
+            bits = (int(mode, 8) if isinstance(mode, str) else int(mode)) & 0o777
+        except (TypeError, ValueError):
+            raise ContainerfileError("modes[%r].mode: %r is not an octal file mode" % (path, mode)) from None
+        owner = "%s:%s" % (name(info.get("owner"), user), name(info.get("group"), group or user))
+        default = 0o755 if path in [d.get("path") for d in profile.get("app_dirs") or [] if isinstance(d, dict)] else 0o644
+        if owner != "root:root" or bits != default:
+            result.setdefault((owner, "%04o" % bits), []).append(_path(path, "modes"))
+    return result
 
 
 def context_tag(containerfile: str, files: dict[str, bytes]) -> str:
@@ -584,22 +640,26 @@ def image_sources(profile: dict[str, t.Any], health_check_port: int | None = Non
     """What to fetch from the legacy host for the image, and how to check the image answers.
 
     ``config_files``: config paths to fetch (secret files and links are not fetched);
-    ``secret_files``: files that hold secrets (read under no_log, mounted at validation and deploy time);
-    ``directories``: the app directory and served content directories, fetched whole;
+    ``secret_files``: files that hold secrets, mounted from a Kubernetes Secret (read under no_log);
+    ``env_sources``: the unit files and EnvironmentFiles whose secret values become environment
+    variables from a Kubernetes Secret (read under no_log, never mounted; ``secret_environment``);
+    ``directories``: the app directories and served content directories, fetched whole;
     ``probe``: ``{port, check}`` with check ``http``, ``smtp`` or ``tcp`` (None without a TCP listener).
     """
     if not isinstance(profile, dict):
         raise ContainerfileError("profile: must be a dict (the legacy_service profile)")
-    secret_files = sorted({s["file"] for s in profile.get("secrets") or [] if isinstance(s, dict) and s.get("file")})
+    env_files = {e.get("path") for e in profile.get("environment_files") or [] if isinstance(e, dict)}
+    fragments = set(profile.get("fragments") or [])
+    holders = {s["file"] for s in profile.get("secrets") or [] if isinstance(s, dict) and s.get("file")}
+    secret_files = sorted(holders - env_files - fragments)
+    # The unit files when a secret is in Environment= or ExecStart (reported against the first of them).
+    env_sources = sorted((fragments if holders & fragments else set()) | (env_files & holders))
     links = {link.get("path") for link in profile.get("config_links") or [] if isinstance(link, dict)}
     config = sorted({
         _path(c.get("path") if isinstance(c, dict) else c, "profile.config_files[%d].path" % i)
         for i, c in enumerate(profile.get("config_files") or [])
-    } - set(secret_files) - links)
-    directories = []
-    app_dir = app_directory(profile)
-    if app_dir:
-        directories.append(app_dir)
+    } - set(secret_files) - set(env_sources) - links)
+    directories = list(app_directories(profile))
     for index, item in enumerate(profile.get("content_dirs") or []):
         directories.append(_path(item.get("path") if isinstance(item, dict) else item, "profile.content_dirs[%d].path" % index))
     listeners = [
@@ -613,4 +673,39 @@ def image_sources(profile: dict[str, t.Any], health_check_port: int | None = Non
     if found:
         port = found[0]
         probe = {"port": port, "check": "http" if port in HTTP_PORTS else "smtp" if port in SMTP_PORTS else "tcp"}
-    return {"config_files": config, "secret_files": secret_files, "directories": sorted(set(directories)), "probe": probe}
+    return {"config_files": config, "secret_files": secret_files, "env_sources": env_sources,
+            "directories": sorted(set(directories)), "probe": probe}
+
+
+def secret_environment(profile: dict[str, t.Any], texts: dict[str, t.Any]) -> dict[str, str]:
+    """The values of the service's secret environment, from its unit files and EnvironmentFiles as read on the host.
+
+    ``texts`` maps the paths of ``image_sources(profile)["env_sources"]`` to their contents (read under
+    no_log). Returns ``{name: value}`` for every REDACTED variable of the profile and every REDACTED
+    ExecStart argument (as ``exec_secret_env(index)``): what the Kubernetes Secret of the environment holds.
+    """
+    texts = {p: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)) for p, v in (texts or {}).items()}
+    fragments = [p for p in profile.get("fragments") or [] if p in texts]
+    raw: dict[str, str] = {}
+    argv: list[str] = []
+    if fragments:
+        unit = parse_unit("\n".join("# %s\n%s\n" % (p, texts[p]) for p in fragments), str(profile.get("unit") or ""))
+        raw.update(unit["environment"])
+        argv = unit["exec_start"][0]["argv"] if unit["exec_start"] else []
+    for item in profile.get("environment_files") or []:
+        if isinstance(item, dict) and item.get("path") in texts:
+            raw.update({name: value for _n, name, value in parse_environment_file(texts[item["path"]])})
+    values = {}
+    for name, value in sorted((profile.get("environment") or {}).items()):
+        if value == REDACTED:
+            if name not in raw:
+                raise ContainerfileError("profile.environment.%s: its value is in none of the files read (%s)" % (name, ", ".join(sorted(texts))))
+            values[name] = raw[name]
+    redacted = (profile.get("exec_start") or [{}])[0].get("argv") or []
+    for index, arg in enumerate(redacted):
+        if REDACTED in arg:
+            if index >= len(argv):
+                raise ContainerfileError("profile.exec_start[0].argv[%d]: the unit read from the host has no such argument" % index)
+            prefix = arg.partition(REDACTED)[0]
+            values[exec_secret_env(index)] = argv[index][len(prefix):]
+    return values

@@ -82,6 +82,7 @@ def render(
     http_paths: dict[int, str] | None = None,
     config_files: dict[str, str] | None = None,
     secret_files: dict[str, str] | None = None,
+    secret_env: dict[str, str] | None = None,
     resources: dict[str, t.Any] | None = None,
     run_as_user: int = SERVICE_UID,
 ) -> list[dict[str, t.Any]]:
@@ -89,7 +90,9 @@ def render(
 
     ``config_files`` and ``secret_files`` map absolute paths to contents (the secret ones are files in
     which discovery found secrets; the caller reads them under no_log). ``http_paths`` maps a port to
-    the path its HTTP probes use; other ports are probed by TCP connect. ``hosts`` are the DNS names
+    the path its HTTP probes use; other ports are probed by TCP connect. ``secret_env`` holds the
+    values of the service's secret environment (``_containerfile.secret_environment``): they go to a
+    Secret ``<name>-env`` that the container takes with ``envFrom``, never into the image or a ConfigMap. ``hosts`` are the DNS names
     the Ingress serves; without hosts there is no Ingress.
     """
     name = name or k8s_name(profile.get("requested") or profile.get("unit") or "")
@@ -108,6 +111,10 @@ def render(
     for field, files in (("config_files", config_files), ("secret_files", secret_files)):
         for path in files:
             _check(posixpath.isabs(path) and posixpath.normpath(path) == path, field, "%r is not a normalised absolute path" % path)
+    secret_env = dict(secret_env or {})
+    for key, value in secret_env.items():
+        _check(bool(re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key))) and isinstance(value, str), "secret_env",
+               "%r must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*) with a string value" % (key,))
     overlap = sorted(set(config_files) & set(secret_files))
     _check(not overlap, "secret_files", "%s also in config_files; a file is either config or secret" % ", ".join(overlap))
 
@@ -146,6 +153,12 @@ def render(
         for path in sorted(files):
             mounts.append({"name": volume, "mountPath": path, "subPath": _key_for(path), "readOnly": True})
 
+    env_from = []
+    if secret_env:
+        objects.append({"apiVersion": "v1", "kind": "Secret", "metadata": meta("%s-env" % name), "type": "Opaque",
+                        "stringData": dict(sorted(secret_env.items()))})
+        env_from.append({"secretRef": {"name": "%s-env" % name}})
+
     first = ports[0]
     if first in http_paths:
         handler: dict[str, t.Any] = {"httpGet": {"path": http_paths[first], "port": first}}
@@ -170,8 +183,11 @@ def render(
     }
     if mounts:
         container["volumeMounts"] = mounts
+    if env_from:
+        container["envFrom"] = env_from
     # A config change must roll the pods: the hash of what is mounted goes into the pod template.
-    annotations = {ANNOTATION_CONFIG_HASH: content_hash({"config": config_files, "secrets": secret_files})}
+    annotations = {ANNOTATION_CONFIG_HASH: content_hash({"config": config_files, "secrets": secret_files, "env": secret_env} if secret_env
+                                                  else {"config": config_files, "secrets": secret_files})}
     pod_spec: dict[str, t.Any] = {"containers": [container], "terminationGracePeriodSeconds": 30}
     if pod_security:
         pod_spec["securityContext"] = pod_security

@@ -114,15 +114,18 @@ def test_esp_api_containerfile_lines():
                and "useradd --system --uid 10001 --gid espapi" in line for line in lines)
     assert 'RUN for d in /var/lib/esp-api /var/log/esp-api; do [ -e "$d" ] || install -d -o espapi -g espapi -m 0750 "$d"; done' in lines
     assert "RUN ln -sf /dev/stdout /var/log/esp-api/access.log" in lines
-    assert "COPY rootfs/etc/default/esp-api /etc/default/esp-api" in lines
+    # Deny by default: ESP_API_ENV is not on the allow list, so its file is not copied and its value
+    # comes from a Secret; ESP_API_LOG_LEVEL matches *_LOG_LEVEL and goes into the image.
+    assert "COPY rootfs/etc/default/esp-api /etc/default/esp-api" not in lines
     assert "COPY rootfs/opt/esp-api/ /opt/esp-api/" in lines
-    assert "ENV PYTHONUNBUFFERED=\"1\"" in lines and "ENV ESP_API_ENV=\"production\"" in lines
+    assert "ENV PYTHONUNBUFFERED=\"1\"" in lines and "ENV ESP_API_LOG_LEVEL=\"info\"" in lines
+    assert "ESP_API_ENV" not in result["containerfile"] and "production" not in result["containerfile"]
     assert "WORKDIR /opt/esp-api" in lines
     assert "EXPOSE 8081" in lines
     assert "USER espapi" in lines
     assert 'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["bash", "-c", "</dev/tcp/127.0.0.1/8081"]' in lines
     assert lines[-1] == 'CMD ["/usr/bin/python3", "/opt/esp-api/app.py", "--config", "/etc/esp-api/esp-api.conf"]'
-    assert sorted(result["files"]) == ["rootfs/etc/default/esp-api", "rootfs/opt/esp-api/app.py"]
+    assert sorted(result["files"]) == ["rootfs/opt/esp-api/app.py"]
     assert result["files"]["rootfs/opt/esp-api/app.py"] == APP_PY.encode()
     assert len(result["tag"]) == 12 and int(result["tag"], 16) >= 0
 
@@ -185,7 +188,7 @@ def test_missing_unrelated_binary_and_large_files():
     files["/etc/esp-api/blob"] = b"\0\1\2"
     result = c.render_context(profile, BASE, files, max_file_size=1000)
     reasons = {e["path"]: e["reason"] for e in result["excluded"]}
-    assert reasons["/etc/default/esp-api"] == "content not provided in files"
+    assert reasons["/etc/default/esp-api"] == c.SECRET_REASON
     assert reasons["/srv/other"] == "not a config file, served content or under the app directory of the profile"
     assert reasons["/opt/esp-api/big.dat"] == "larger than max_file_size (2000 bytes)"
     assert reasons["/etc/esp-api/blob"] == "binary"
@@ -195,7 +198,7 @@ def test_missing_unrelated_binary_and_large_files():
 def test_script_is_required():
     files = esp_api_files()
     del files["/opt/esp-api/app.py"]
-    with pytest.raises(c.ContainerfileError, match=r"^files: the script /opt/esp-api/app.py is not provided"):
+    with pytest.raises(c.ContainerfileError, match=r"^files: the script /opt/esp-api/app.py cannot be copied into the image \(not provided in files\)"):
         c.render_context(esp_api_profile(), BASE, files)
 
 
@@ -233,7 +236,8 @@ def test_nginx_daemon_off():
 
 def test_unknown_forking_service_needs_command():
     profile = minimal_profile(type="forking")
-    with pytest.raises(c.ContainerfileError, match=r"^profile.type: forking service /usr/local/bin/demo has no known foreground form \(known: nginx"):
+    with pytest.raises(c.ContainerfileError, match=r"^profile.type: forking service /usr/local/bin/demo has no foreground rule \(known: apache2, .*"
+                       r"add one to containerize_foreground \(for example \{demo: \{append: \[--foreground\]\}\}"):
         c.render_context(profile, BASE)
     result = c.render_context(profile, BASE, command=["/usr/local/bin/demo", "--foreground"])
     assert result["containerfile"].splitlines()[-1] == 'CMD ["/usr/local/bin/demo", "--foreground"]'
@@ -317,7 +321,6 @@ def test_good_base_image(image):
         ({"working_directory": "relative/dir"}, r"^profile.working_directory: 'relative/dir' is not an absolute, normalized path"),
         ({"config_files": [{"path": "/etc/../x"}]}, r"^profile.config_files\[0\].path: "),
         ({"exec_start": []}, r"^profile.exec_start: the unit has no ExecStart; pass command"),
-        ({"exec_start": [{"argv": ["/bin/x", "--token", d.REDACTED]}]}, r"^profile.exec_start\[0\].argv\[2\]: holds a secret \(REDACTED\)"),
     ],
 )
 def test_bad_profiles_name_the_field(change, message):
@@ -443,7 +446,9 @@ def test_image_sources_esp_api():
     sources = c.image_sources(esp_api_profile())
     assert sources["secret_files"] == ["/etc/esp-api/esp-api.conf"]
     assert "/etc/esp-api/esp-api.conf" not in sources["config_files"]
-    assert "/etc/default/esp-api" in sources["config_files"]
+    # Its EnvironmentFile holds a value not on the allow list: read for the Secret, never fetched or mounted.
+    assert "/etc/default/esp-api" not in sources["config_files"] + sources["secret_files"]
+    assert sources["env_sources"] == ["/etc/default/esp-api"]
     assert sources["directories"] == ["/opt/esp-api"]
     assert sources["probe"] == {"port": 8081, "check": "http"}
 
@@ -479,7 +484,7 @@ def test_write_context_is_idempotent_and_removes_stale_files(tmp_path):
     smaller = dict(context, files={k: v for k, v in context["files"].items() if not k.endswith("app.py")})
     smaller["files"]["rootfs/etc/default/esp-api"] = b"ESP_API_ENV=staging\n"
     changes = c.write_context(dest, smaller)
-    assert changes == {"added": [], "updated": ["rootfs/etc/default/esp-api"], "removed": ["rootfs/opt/esp-api/app.py"]}
+    assert changes == {"added": ["rootfs/etc/default/esp-api"], "updated": [], "removed": ["rootfs/opt/esp-api/app.py"]}
     assert not (tmp_path / "context" / "rootfs" / "opt").exists()
 
 
@@ -506,3 +511,73 @@ def test_served_files_keep_their_host_modification_time():
     # The times are part of the Containerfile, so of the tag: a touched page gives a new image.
     assert result["tag"] != c.render_context(profile, BASE, files)["tag"]
     assert "touch" not in c.render_context(profile, BASE, files)["containerfile"]
+
+
+def test_secret_arguments_come_from_the_environment():
+    """A REDACTED ExecStart argument is passed from a variable of the env Secret, by a shell that execs the service."""
+    profile = minimal_profile(exec_start=[{"argv": ["/usr/bin/perl", "/opt/x/x.pl", "--api-key", d.REDACTED, "--db=" + d.REDACTED]}])
+    argv = c.foreground_command(profile)
+    assert argv == ["/bin/sh", "-c", 'exec /usr/bin/perl /opt/x/x.pl --api-key "$REPLATFORM_EXEC_ARG_3" --db="$REPLATFORM_EXEC_ARG_4"']
+    unit = "[Service]\nExecStart=/usr/bin/perl /opt/x/x.pl --api-key k3y-v4lue --db=postgres://u:pw@db/x\nEnvironment=HMAC=h-v4lue LANG=C\n"
+    profile.update(fragments=["/etc/systemd/system/x.service"], environment={"HMAC": d.REDACTED, "LANG": "C"}, unit="x.service")
+    values = c.secret_environment(profile, {"/etc/systemd/system/x.service": unit})
+    assert values == {"HMAC": "h-v4lue", "REPLATFORM_EXEC_ARG_3": "k3y-v4lue", "REPLATFORM_EXEC_ARG_4": "postgres://u:pw@db/x"}
+    with pytest.raises(c.ContainerfileError, match=r"^profile.environment.HMAC: its value is in none of the files read"):
+        c.secret_environment(profile, {})
+
+
+@pytest.mark.parametrize(
+    "executable, unit_argv, expected",
+    [
+        ("/usr/sbin/proftpd", ["-c", "/etc/proftpd/proftpd.conf"], ["-c", "/etc/proftpd/proftpd.conf", "--nodaemon"]),
+        ("/usr/sbin/apachectl", ["start"], ["-DFOREGROUND"]),
+        ("/usr/bin/tinyproxy", [], ["-d"]),
+        ("/usr/bin/memcached", ["-d", "-m", "64"], ["-m", "64"]),
+        ("/usr/sbin/php-fpm8.2", ["--fpm-config", "/etc/php/8.2/fpm/php-fpm.conf"], ["--fpm-config", "/etc/php/8.2/fpm/php-fpm.conf", "--nodaemonize"]),
+        ("/usr/bin/redis-server", ["/etc/redis/redis.conf", "--daemonize", "no"], ["/etc/redis/redis.conf", "--daemonize", "no"]),
+    ],
+)
+def test_forking_daemons_run_in_the_foreground_by_their_rule(executable, unit_argv, expected):
+    profile = minimal_profile(type="forking", exec_start=[{"argv": [executable] + unit_argv}])
+    assert c.foreground_command(profile) == [executable] + expected
+
+
+def test_foreground_rules_are_data_a_user_extends():
+    profile = minimal_profile(type="forking", exec_start=[{"argv": ["/opt/acme/bin/acmed", "--pidfile", "/run/acmed.pid"]}])
+    rules = {"acmed": {"append": ["--foreground"], "remove": ["--pidfile"]}}
+    assert c.foreground_command(profile, rules=rules) == ["/opt/acme/bin/acmed", "/run/acmed.pid", "--foreground"]
+    # The user's rule wins over the built-in one.
+    proftpd = minimal_profile(type="forking", exec_start=[{"argv": ["/usr/sbin/proftpd"]}])
+    assert c.foreground_command(proftpd, rules={"proftpd": {"append": ["-n"]}}) == ["/usr/sbin/proftpd", "-n"]
+    # A simple (non-forking) unit keeps its command: it already runs in the foreground.
+    assert c.foreground_command(minimal_profile(exec_start=[{"argv": ["/usr/sbin/proftpd"]}])) == ["/usr/sbin/proftpd"]
+    for bad, message in (
+        ({"acmed": {"apend": ["-f"]}}, r"^containerize_foreground\['acmed'\]: unknown key apend \(allowed: argv, remove"),
+        ({"acmed": {"append": "-f"}}, r"^containerize_foreground\['acmed'\].append: must be a list of non-empty strings"),
+        ({"acmed": "-f"}, r"^containerize_foreground\['acmed'\]: must be a dict"),
+        (["acmed"], r"^containerize_foreground: must be a dict"),
+    ):
+        with pytest.raises(c.ContainerfileError, match=message):
+            c.foreground_command(profile, rules=bad)
+
+
+def test_code_in_the_working_directory_is_copied_with_owner_and_mode_and_logs_are_not():
+    profile = minimal_profile(
+        user="shortener", working_directory="/srv/shortener",
+        exec_start=[{"argv": ["/usr/bin/gunicorn", "--access-logfile", "/var/log/shortener/access.log", "app:application"]}],
+        app_dirs=[{"path": "/srv/shortener", "source": "working_directory", "owner": "shortener", "group": "shortener", "mode": "0750"}],
+        log_paths=[{"path": "/var/log/shortener/access.log", "source": "exec_start", "exists": True, "is_dir": False}],
+    )
+    files = {"/srv/shortener/app.py": "print('hi')\n", "/srv/shortener/run.sh": "#!/bin/sh\n", "/srv/shortener/debug.log": "old log\n"}
+    modes = {"/srv/shortener/app.py": {"mode": "0640", "owner": "shortener", "group": "shortener"},
+             "/srv/shortener/run.sh": {"mode": "0755", "owner": "root", "group": "root"}}
+    result = c.render_context(profile, BASE, files, modes=modes)
+    lines = result["containerfile"].splitlines()
+    assert "COPY rootfs/srv/shortener/ /srv/shortener/" in lines
+    assert sorted(result["files"]) == ["rootfs/srv/shortener/app.py", "rootfs/srv/shortener/run.sh"]
+    assert {"path": "/srv/shortener/debug.log", "reason": c.LOG_REASON} in result["excluded"]
+    chown = next(line for line in lines if line.startswith("RUN chown"))
+    assert "chown -h root:root /srv/shortener/run.sh && chmod 0755 /srv/shortener/run.sh" in chown
+    assert "chown -h shortener:shortener /srv/shortener/app.py && chmod 0640 /srv/shortener/app.py" in chown
+    assert "chown -h shortener:shortener /srv/shortener && chmod 0750 /srv/shortener" in chown
+    assert "RUN ln -sf /dev/stdout /var/log/shortener/access.log" in lines
