@@ -73,6 +73,33 @@ options:
     description: Files larger than this many bytes are left out and reported.
     type: int
     default: 1048576
+  modes:
+    description:
+      - Mode, owner and group on the host by absolute path, as M(ansible.builtin.find) returns them
+        (C(mode), C(pw_name) or C(owner), C(gr_name) or C(group)). Code and content files keep them in the image
+        (the service's user as the image's fixed UID; other owners that the base image lacks become root).
+    type: dict
+    default: {}
+  foreground_rules:
+    description:
+      - How forking daemons run in the foreground, by executable name (shell patterns allowed), added to the
+        built-in rules (C(module_utils/_foreground.py)) or replacing them. Each rule is a dict with any of
+        C(argv) (the command instead), C(remove) (arguments dropped), C(replace) (argument to replacement),
+        C(append) (arguments added), C(always) (also for units that are not C(Type=forking)), C(package).
+      - A forking daemon without a rule is refused, naming this option.
+    type: dict
+    default: {}
+  secret_allow:
+    description:
+      - Findings of the secret scan that are not secrets, each with C(file) (absolute path as on the host),
+        C(reason) (required), and optionally C(line) and C(rule).
+      - Before the context is written, every file of it and the Containerfile are scanned for private keys,
+        known token formats, URL credentials and secret-looking or high-entropy values in assignment position
+        (C(module_utils/_secretscan.py)). Any finding not allowed here fails the module, naming file, line and
+        rule, never the value, and nothing is written.
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -116,6 +143,11 @@ changes:
   description: Context files C(added), C(updated) and C(removed) (relative to O(dest)).
   returned: success
   type: dict
+secret_scan:
+  description: The secret scan of the context; C(findings) is empty on success, C(allowed) lists the findings
+    O(secret_allow) let pass, with their reasons. File, line and rule only, never a value.
+  returned: success
+  type: dict
 """
 
 import os
@@ -129,6 +161,7 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfi
     render_context,
     write_context,
 )
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secretscan import SecretScanError, scan_built_context
 
 
 def main() -> None:
@@ -143,6 +176,9 @@ def main() -> None:
             "health_check_port": {"type": "int"},
             "max_file_size": {"type": "int", "default": 1048576},
             "mtimes": {"type": "dict", "default": {}},
+            "modes": {"type": "dict", "default": {}},
+            "foreground_rules": {"type": "dict", "default": {}},
+            "secret_allow": {"type": "list", "elements": "dict", "default": []},
         },
         supports_check_mode=True,
     )
@@ -153,7 +189,9 @@ def main() -> None:
             p["profile"], p["base_image"], read_files(p["files_dir"], p["paths"]), command=p["command"],
             health_check_port=p["health_check_port"], max_file_size=p["max_file_size"],
             mtimes={str(k): float(v) for k, v in p["mtimes"].items()},
+            modes={str(k): _mode(v) for k, v in p["modes"].items()}, rules=p["foreground_rules"],
         )
+        scan = scan_built_context(context, p["secret_allow"])
         before = ""
         if os.path.isfile(os.path.join(p["dest"], "Containerfile")):
             with open(os.path.join(p["dest"], "Containerfile"), encoding="utf-8") as handle:
@@ -163,6 +201,7 @@ def main() -> None:
         result = {
             "changed": changed, "tag": context["tag"], "containerfile": context["containerfile"],
             "files": sorted(context["files"]), "excluded": context["excluded"], "changes": changes,
+            "secret_scan": scan,
         }
         if m._diff and changed:
             result["diff"] = [
@@ -173,7 +212,13 @@ def main() -> None:
             ]
         return result
 
-    run(module, action, (ContainerfileError,))
+    run(module, action, (ContainerfileError, SecretScanError))
+
+
+def _mode(value: dict) -> dict:
+    """mode, owner, group from a find result (pw_name, gr_name) or a plain dict."""
+    value = value if isinstance(value, dict) else {}
+    return {"mode": value.get("mode"), "owner": value.get("owner", value.get("pw_name")), "group": value.get("group", value.get("gr_name"))}
 
 
 if __name__ == "__main__":
