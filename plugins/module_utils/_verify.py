@@ -86,8 +86,8 @@ def _number(params: dict[str, t.Any], name: str, minimum: float, integer: bool =
 def validate(params: dict[str, t.Any]) -> dict[str, t.Any]:
     """Check and normalise the module's parameters; raise VerifyInputError naming the first bad field."""
     protocol = params.get("protocol", "http")
-    if protocol not in ("http", "smtp"):
-        raise VerifyInputError("protocol: %r is not http or smtp" % (protocol,))
+    if protocol not in ("http", "smtp", "tcp"):
+        raise VerifyInputError("protocol: %r is not one of http, smtp, tcp" % (protocol,))
     legacy = params.get("legacy_endpoints")
     if not isinstance(legacy, list) or not legacy:
         raise VerifyInputError("legacy_endpoints: at least one host:port is needed")
@@ -115,6 +115,9 @@ def validate(params: dict[str, t.Any]) -> dict[str, t.Any]:
         if not isinstance(name, str) or not _HEADER_RE.match(name):
             raise VerifyInputError("ignore_headers[%d]: %r is not a header name" % (i, name))
     config["ignore"] = sorted(set(ALWAYS_IGNORED_HEADERS) | {n.lower() for n in ignore})
+    if protocol == "tcp":
+        config.update(_tcp_config(params))
+        return config
     if protocol == "smtp":
         ehlo = params.get("ehlo_name") or "localhost"
         if not isinstance(ehlo, str) or not _HOST_RE.match(ehlo):
@@ -161,7 +164,41 @@ def validate(params: dict[str, t.Any]) -> dict[str, t.Any]:
     return config
 
 
+def _tcp_config(params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """tcp_send (what to send, may be empty for a protocol whose server speaks first) and tcp_expect (a regex)."""
+    send = params.get("tcp_send") or ""
+    if not isinstance(send, str) or len(send) > 1024:
+        raise VerifyInputError("tcp_send: %r must be a string of at most 1024 characters" % (send,))
+    expect = params.get("tcp_expect")
+    if not isinstance(expect, str) or not expect:
+        raise VerifyInputError("tcp_expect: a regular expression the first line of the answer must match is needed for protocol tcp")
+    try:
+        pattern = re.compile(expect)
+    except re.error as exc:
+        raise VerifyInputError("tcp_expect: %r is not a valid regular expression (%s)" % (expect, exc)) from None
+    return {"tcp_send": send.encode("utf-8"), "tcp_expect": pattern, "requests": []}
+
+
 # --- probes (the only code that talks to the network) ------------------------------------------------
+
+
+def tcp_probe(host: str, port: int, send: bytes, timeout: float) -> Sample:
+    """Connect, send ``send`` (if any), read the first line of the answer; timed from connect to that line."""
+    start = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if send:
+                sock.sendall(send)
+            data = b""
+            while b"\n" not in data and len(data) < 4096:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        elapsed = (time.perf_counter() - start) * 1000.0
+        return {"status": "answered", "line": data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace"), "ms": elapsed, "error": None}
+    except OSError as exc:
+        return {"status": None, "line": None, "ms": None, "error": _error_text(exc)}
 
 
 def http_probe(host: str, port: int, method: str, path: str, headers: dict[str, str], timeout: float) -> Sample:
@@ -251,6 +288,24 @@ def collect_smtp(config: dict[str, t.Any], probe: t.Callable[..., Sample] = smtp
             if endpoint in failed:
                 continue
             sample = probe(endpoint[0], endpoint[1], config["ehlo_name"], config["timeout"])
+            sample["endpoint"] = _label(endpoint)
+            if sample.get("error"):
+                failed.add(endpoint)
+            if round_number >= config["warmup"] or sample.get("error"):
+                collected[side].append(sample)
+    return collected
+
+
+def collect_tcp(config: dict[str, t.Any], probe: t.Callable[..., Sample] = tcp_probe) -> dict[str, list[Sample]]:
+    """The first answer line of every endpoint, round-robin, like ``collect_smtp``."""
+    collected: dict[str, list[Sample]] = {"legacy": [], "new": []}
+    endpoints = [("legacy", e) for e in config["legacy"]] + [("new", config["new"])]
+    failed: set[tuple[str, int]] = set()
+    for round_number in range(config["warmup"] + config["repeat"]):
+        for side, endpoint in endpoints:
+            if endpoint in failed:
+                continue
+            sample = probe(endpoint[0], endpoint[1], config["tcp_send"], config["timeout"])
             sample["endpoint"] = _label(endpoint)
             if sample.get("error"):
                 failed.add(endpoint)
@@ -590,6 +645,33 @@ def report_smtp(config: dict[str, t.Any], collected: dict[str, list[Sample]]) ->
     return [smtp], {"smtp": smtp}
 
 
+def report_tcp(config: dict[str, t.Any], collected: dict[str, list[Sample]]) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
+    """Compare first answer lines: the new endpoint must answer, and match tcp_expect wherever legacy does.
+
+    A line that matches on both sides but differs in its text (a version, a host name) is a warning.
+    """
+    pattern = config["tcp_expect"]
+    legacy = [s for s in collected["legacy"] if not s.get("error")]
+    new = [s for s in collected["new"] if not s.get("error")]
+    failures = ["TCP: the new endpoint did not answer (%s)" % e for e in _errors(collected["new"])]
+    warnings: list[str] = []
+    if _errors(collected["legacy"]):
+        if legacy:
+            warnings += ["TCP: a legacy endpoint did not answer (%s)" % e for e in _errors(collected["legacy"])]
+        else:
+            failures += ["TCP: no legacy endpoint answered (%s), nothing to compare with" % e for e in _errors(collected["legacy"])]
+    old_lines, new_lines = _distinct([s["line"] for s in legacy]), _distinct([s["line"] for s in new])
+    if legacy and not any(pattern.search(line) for line in old_lines):
+        failures.append("TCP: the legacy answer %s does not match tcp_expect %r: is the probe right?" % (" | ".join(old_lines), pattern.pattern))
+    bad = [line for line in new_lines if not pattern.search(line)]
+    if new and bad:
+        failures.append("TCP: the new endpoint answered %s, which does not match tcp_expect %r" % (" | ".join(bad), pattern.pattern))
+    elif new and legacy and not set(new_lines) <= set(old_lines):
+        warnings.append("TCP: answer text differs (legacy: %s; new: %s)" % (" | ".join(old_lines), " | ".join(new_lines)))
+    tcp = {"legacy": old_lines, "new": new_lines, "expect": pattern.pattern, "fail_reasons": failures, "warn_reasons": warnings}
+    return [tcp], {"tcp": tcp}
+
+
 _LEVELS = ("ok", "warn", "fail")
 
 
@@ -636,13 +718,18 @@ def finish(config: dict[str, t.Any], entries: list[dict[str, t.Any]], latency: d
     return report
 
 
-def verify(params: dict[str, t.Any], http: t.Callable[..., Sample] = http_probe, smtp: t.Callable[..., Sample] = smtp_probe) -> dict[str, t.Any]:
+def verify(params: dict[str, t.Any], http: t.Callable[..., Sample] = http_probe, smtp: t.Callable[..., Sample] = smtp_probe,
+           tcp: t.Callable[..., Sample] = tcp_probe) -> dict[str, t.Any]:
     """Validate, send, compare, measure latency (again, to confirm a slowdown): the whole module."""
     config = validate(params)
-    if config["protocol"] == "smtp":
+    if config["protocol"] == "tcp":
+        def collect() -> t.Any:
+            return collect_tcp(config, tcp)
+        compare: t.Callable[[dict[str, t.Any], t.Any], tuple[list[dict[str, t.Any]], dict[str, t.Any]]] = report_tcp
+    elif config["protocol"] == "smtp":
         def collect() -> t.Any:
             return collect_smtp(config, smtp)
-        compare: t.Callable[[dict[str, t.Any], t.Any], tuple[list[dict[str, t.Any]], dict[str, t.Any]]] = report_smtp
+        compare = report_smtp
     else:
         def collect() -> t.Any:
             return collect_http(config, http)

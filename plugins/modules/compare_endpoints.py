@@ -36,9 +36,11 @@ extends_documentation_fragment:
   - replatform.kubernetes.attributes
 options:
   protocol:
-    description: C(http) requests, or an C(smtp) banner and C(EHLO).
+    description:
+      - C(http) requests, an C(smtp) banner and C(EHLO), or a C(tcp) probe of any other protocol (O(tcp_send),
+        O(tcp_expect)).
     type: str
-    choices: [http, smtp]
+    choices: [http, smtp, tcp]
     default: http
   legacy_endpoints:
     description:
@@ -142,6 +144,18 @@ options:
     description: The name sent with C(EHLO) when O(protocol=smtp).
     type: str
     default: localhost
+  tcp_send:
+    description:
+      - When O(protocol=tcp), what is sent after connecting (C(PING\r\n) for Redis, C(version\r\n) for memcached);
+        empty for a protocol whose server speaks first (FTP, rsync, IMAP, POP3). Send only what reads.
+    type: str
+    default: ""
+  tcp_expect:
+    description:
+      - When O(protocol=tcp), a regular expression the first line of every answer must match (C(^220 ) for FTP,
+        C(^@RSYNCD:) for rsync, C(^(\+PONG|-NOAUTH)) for Redis). A new endpoint whose answer does not match fails;
+        a matching answer with other text (a version, a host name) is a warning. Required for O(protocol=tcp).
+    type: str
 notes:
   - Reads only. C(GET) and C(HEAD) are the only methods by default; SMTP stops after C(EHLO).
   - Redirects are not followed, so a C(Location) that differs is reported as a header difference.
@@ -170,6 +184,14 @@ EXAMPLES = r"""
   ansible.builtin.fail:
     msg: "{{ comparison.fail_reasons }}"
   when: comparison.verdict == 'fail'
+
+- name: Compare Redis on the legacy host and the new endpoint (a PING, no data read or written)
+  replatform.kubernetes.compare_endpoints:
+    protocol: tcp
+    legacy_endpoints: [10.0.0.41:6379]
+    new_endpoint: 10.0.1.52:6379
+    tcp_send: "PING\r\n"
+    tcp_expect: "^(\\+PONG|-NOAUTH)"
 
 - name: Compare the SMTP banner and EHLO capabilities
   replatform.kubernetes.compare_endpoints:
@@ -349,7 +371,7 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._common impo
 from ansible_collections.replatform.kubernetes.plugins.module_utils._verify import VerifyInputError, verify
 
 ARGSPEC = {
-    "protocol": {"type": "str", "choices": ["http", "smtp"], "default": "http"},
+    "protocol": {"type": "str", "choices": ["http", "smtp", "tcp"], "default": "http"},
     "legacy_endpoints": {"type": "list", "elements": "str", "required": True},
     "new_endpoint": {"type": "str", "required": True},
     "host_header": {"type": "str"},
@@ -372,6 +394,8 @@ ARGSPEC = {
     "latency_confirm": {"type": "bool", "default": True},
     "timeout": {"type": "float", "default": 5.0},
     "ehlo_name": {"type": "str", "default": "localhost"},
+    "tcp_send": {"type": "str", "default": ""},
+    "tcp_expect": {"type": "str"},
 }
 
 

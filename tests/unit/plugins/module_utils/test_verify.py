@@ -34,6 +34,7 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._verify impo
     validate,
     verify,
 )
+from ansible_collections.replatform.kubernetes.plugins.module_utils import _verify as v
 
 BASE = {
     "protocol": "http",
@@ -127,7 +128,7 @@ def test_validate_normalises():
     ({"legacy_endpoints": ["10.0.0.11:80", "10.0.0.11"]}, r"^legacy_endpoints\[1\]: '10.0.0.11' is not host:port"),
     ({"legacy_endpoints": ["10.0.0.11:80", "10.0.0.11:80"]}, r"^legacy_endpoints: .* names an endpoint twice"),
     ({"new_endpoint": "10.0.1.31:http"}, r"^new_endpoint: "),
-    ({"protocol": "ftp"}, r"^protocol: 'ftp' is not http or smtp"),
+    ({"protocol": "ftp"}, r"^protocol: 'ftp' is not one of http, smtp, tcp"),
     ({"repeat": 0}, r"^repeat: 0 must be at least 1"),
     ({"latency_fail_factor": 1.2}, r"^latency_fail_factor: 1.2 is below latency_warn_factor 1.5"),
     ({"latency_warn_factor": 0.5}, r"^latency_warn_factor: 0.5 must be at least 1"),
@@ -521,3 +522,49 @@ def test_smtp_probe_reads_banner_and_ehlo_and_sends_nothing_else():
 def test_smtp_probe_reports_a_refused_connection():
     got = smtp_probe("127.0.0.1", _free_port(), "localhost", 2.0)
     assert got["status"] is None and "refused" in got["error"]
+
+
+# --- tcp: protocols other than HTTP and SMTP -----------------------------------------------------------
+
+
+def _tcp_params(**changes):
+    params = {"protocol": "tcp", "legacy_endpoints": ["10.0.0.41:6379"], "new_endpoint": "10.0.1.52:6379",
+              "tcp_send": "PING\r\n", "tcp_expect": r"^(\+PONG|-NOAUTH)", "repeat": 3, "warmup": 0, "latency_confirm": False,
+              "timeout": 1.0, "latency_warn_factor": 1.5, "latency_fail_factor": 3.0, "latency_floor_ms": 10.0}
+    params.update(changes)
+    return params
+
+
+def _tcp_probe(answers):
+    def probe(host, port, send, timeout):
+        assert send == b"PING\r\n"
+        line = answers[host]
+        if line is None:
+            return {"status": None, "line": None, "ms": None, "error": "ConnectionRefusedError: refused"}
+        return {"status": "answered", "line": line, "ms": 1.0, "error": None}
+    return probe
+
+
+def test_tcp_probe_same_answer_is_ok():
+    report = v.verify(_tcp_params(), tcp=_tcp_probe({"10.0.0.41": "-NOAUTH Authentication required.", "10.0.1.52": "-NOAUTH Authentication required."}))
+    assert report["verdict"] == "ok" and report["tcp"]["new"] == ["-NOAUTH Authentication required."]
+
+
+def test_tcp_probe_wrong_answer_or_none_fails_and_other_text_warns():
+    wrong = v.verify(_tcp_params(), tcp=_tcp_probe({"10.0.0.41": "+PONG", "10.0.1.52": "-ERR unknown command"}))
+    assert wrong["verdict"] == "fail" and "does not match tcp_expect" in wrong["fail_reasons"][0]
+    down = v.verify(_tcp_params(), tcp=_tcp_probe({"10.0.0.41": "+PONG", "10.0.1.52": None}))
+    assert down["verdict"] == "fail" and down["fail_reasons"][0].startswith("TCP: the new endpoint did not answer")
+    other = v.verify(_tcp_params(tcp_expect="^VERSION ", tcp_send="PING\r\n"),
+                     tcp=_tcp_probe({"10.0.0.41": "VERSION 1.6.18", "10.0.1.52": "VERSION 1.6.21"}))
+    assert other["verdict"] == "warn" and "answer text differs" in other["warn_reasons"][0]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"tcp_expect": None}, r"^tcp_expect: a regular expression"),
+    ({"tcp_expect": "("}, r"^tcp_expect: '\(' is not a valid regular expression"),
+    ({"tcp_send": "x" * 2000}, r"^tcp_send: "),
+])
+def test_tcp_bad_input_names_the_field(changes, message):
+    with pytest.raises(v.VerifyInputError, match=message):
+        v.validate(_tcp_params(**changes))
