@@ -17,6 +17,8 @@ role_units() {
   case $1 in
     web) echo "ssh.service nginx.service esp-api.service esp-tracker.service" ;;
     mail) echo "ssh.service postfix.service postfix@-.service" ;;
+    corpus) echo "ssh.service proftpd.service apache2.service shortener.service unsubscribe.service" \
+      "redis-server.service memcached.service rsync.service lighttpd.service" ;;
     *) die "unknown host role: $1" ;;
   esac
 }
@@ -26,6 +28,7 @@ role_services() {
   case $1 in
     web) echo "nginx esp-api esp-tracker" ;;
     mail) echo "postfix" ;;
+    corpus) echo "ftp portal shortener unsubscribe redis memcached rsync cgi" ;;
     *) die "unknown host role: $1" ;;
   esac
 }
@@ -52,6 +55,18 @@ smtp_banner() {
   ' _ "$1" "${2:-25}" 2>/dev/null
 }
 
+# tcp_reply IP PORT [SEND]: the first line (without CR) a TCP server on IP:PORT answers, after SEND
+# (printf %b escapes, e.g. 'PING\r\n') when given, else its banner.
+tcp_reply() {
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
+    if [[ -n $3 ]]; then printf "%b" "$3" >&3; fi
+    IFS= read -r -t 4 line <&3 || exit 1
+    printf "%s\n" "${line%$'"'"'\r'"'"'}"
+  ' _ "$1" "$2" "${3:-}" 2>/dev/null
+}
+
 # service_probe ROLE SERVICE IP: the service answers from this machine (the lab's own addresses only).
 service_probe() {
   local ip=$3
@@ -60,6 +75,15 @@ service_probe() {
     esp-api) [[ $(http_code "http://$ip:8081/healthz") == 200 ]] ;;
     esp-tracker) [[ $(http_code "http://$ip:8082/healthz") == 200 ]] ;;
     postfix) [[ $(smtp_banner "$ip" 25) == "220 mail.esp.test ESMTP"* ]] ;;
+    # corpus (tests/corpus/services.yml)
+    ftp) [[ $(tcp_reply "$ip" 21) == "220 "* ]] ;;
+    portal) [[ $(http_code "http://$ip/") == 200 && $(http_code "http://$ip/healthz.php") == 200 ]] ;;
+    shortener) [[ $(http_code "http://$ip:8090/") == 200 && $(http_code "http://$ip:8090/healthz") == 200 ]] ;;
+    unsubscribe) [[ $(http_code "http://$ip:8091/") == 200 && $(http_code "http://$ip:8091/healthz") == 200 ]] ;;
+    redis) [[ $(tcp_reply "$ip" 6379 'PING\r\n') == "-NOAUTH"* ]] ;;
+    memcached) [[ $(tcp_reply "$ip" 11211 'version\r\n') == "VERSION "* ]] ;;
+    rsync) [[ $(tcp_reply "$ip" 873) == "@RSYNCD: "* ]] ;;
+    cgi) [[ $(http_code "http://$ip:8093/healthz") == 200 && $(http_code "http://$ip:8093/cgi/status.cgi") == 200 ]] ;;
     *) return 1 ;;
   esac
 }

@@ -2,6 +2,7 @@
 # One line per legacy host, e.g.
 #   legacy-web1  10.231.7.11  ssh=up nginx=up esp-api=up esp-tracker=up
 #   legacy-mail1  10.231.7.21  ssh=up postfix=up
+#   legacy-corpus1  10.231.7.41  ssh=up ftp=up portal=up shortener=up ... cgi=up
 # ssh: root login with the lab key and pinned host key; services: probed from this machine (HTTP 200
 # on / and /healthz, :8081/healthz, :8082/healthz; SMTP banner "220 mail.esp.test ESMTP").
 # Exits 1 when anything is down.

@@ -3,10 +3,11 @@
 #   legacy-common  (systemd, sshd, python3, ...)           images/legacy-common/
 #   legacy-web     (nginx + esp-api + esp-tracker)           images/legacy-web/
 #   legacy-mail    (postfix)                                 images/legacy-mail/
+#   legacy-corpus  (8 ordinary services, tests/corpus/)      images/legacy-corpus/
 # Each is tagged $LAB_REGISTRY/lab/legacy-<name>:<hash>, the hash covering its context (files and
 # modes), its build args and its parent (base rootfs layer, or the common image's tag), and pushed to
 # the lab registry. Present locally: nothing to do; only in the registry: pulled; else built + pushed.
-# Prints "ROLE IMAGE" lines (common, web, mail) on stdout and writes them to $LAB_STATE/images/legacy.env.
+# Prints "ROLE IMAGE" lines (common, web, mail, corpus) on stdout and writes them to $LAB_STATE/images/legacy.env.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -83,5 +84,9 @@ mail_args=("COMMON_IMAGE=$common_ref" "LAB_SUBNET=$LAB_NET_SUBNET" "RELAY_IP=$LA
 mail_ref=$LAB_REGISTRY/lab/legacy-mail:$(context_hash "$IMAGES_DIR/legacy-mail" "${mail_args[@]}")
 ensure_image legacy-mail "$mail_ref" "${mail_args[@]}"
 
-printf 'common %s\nweb %s\nmail %s\n' "$common_ref" "$web_ref" "$mail_ref" | tee "$LAB_IMAGES_ENV.tmp"
+corpus_args=("COMMON_IMAGE=$common_ref")
+corpus_ref=$LAB_REGISTRY/lab/legacy-corpus:$(context_hash "$IMAGES_DIR/legacy-corpus" "${corpus_args[@]}")
+ensure_image legacy-corpus "$corpus_ref" "${corpus_args[@]}"
+
+printf 'common %s\nweb %s\nmail %s\ncorpus %s\n' "$common_ref" "$web_ref" "$mail_ref" "$corpus_ref" | tee "$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"

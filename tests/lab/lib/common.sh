@@ -39,7 +39,8 @@ LAB_NET_NAME=replatform-lab
 LAB_NET_SUBNET=10.231.7.0/24
 LAB_NET_GATEWAY=10.231.7.1
 # Legacy hosts: name=ip:role
-LAB_HOSTS=(legacy-web1=10.231.7.11:web legacy-web2=10.231.7.12:web legacy-mail1=10.231.7.21:mail)
+LAB_HOSTS=(legacy-web1=10.231.7.11:web legacy-web2=10.231.7.12:web legacy-mail1=10.231.7.21:mail
+  legacy-corpus1=10.231.7.41:corpus)
 LAB_BASE_IMAGE=$LAB_REGISTRY/base/debian:bookworm
 LAB_DEBIAN_MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
