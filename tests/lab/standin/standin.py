@@ -32,8 +32,32 @@ LAB_STATE = os.environ.get("LAB_STATE") or os.path.join(os.path.dirname(__file__
 KUBECONFIG = os.path.join(LAB_STATE, "k8s", "admin.kubeconfig")
 NETWORK = os.environ.get("LAB_NET_NAME", "replatform-lab")
 NAMESPACE = os.environ.get("STANDIN_NAMESPACE", "replatform-lab")
-# service -> (address, port): the stand-in's own address on the lab network (see inventories/lab).
-ADDRESSES = {"web": ("10.231.7.31", 80), "api": ("10.231.7.32", 8081), "tracker": ("10.231.7.33", 8082), "mail": ("10.231.7.34", 25)}
+INVENTORY_VARS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "inventories", "lab", "group_vars", "all.yml")
+
+
+def inventory_addresses(path: str = INVENTORY_VARS) -> dict:
+    """service -> (address, port): each service's new_endpoint in the lab inventory (its replatform_services)."""
+    import re
+
+    found, service, inside = {}, None, False
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if re.match(r"^replatform_services:", line):
+                inside = True
+                continue
+            if inside and re.match(r"^\S", line):
+                inside = False
+            key = re.match(r"^  ([a-z0-9][-a-z0-9]*):\s*$", line) if inside else None
+            if key:
+                service = key.group(1)
+            endpoint = re.match(r"^    new_endpoint:\s*([0-9.]+):([0-9]+)\s*$", line) if inside and service else None
+            if endpoint:
+                found[service] = (endpoint.group(1), int(endpoint.group(2)))
+    return found
+
+
+# service -> (address, port): the stand-in's own address on the lab network (the inventory's new_endpoint).
+ADDRESSES = inventory_addresses()
 FAULT_NGINX = "server { listen 80 default_server; location / { return 500 'stand-in fault: 500\\n'; } }\n"
 
 
@@ -86,6 +110,15 @@ def up(service: str, deploy: dict | None = None) -> None:
     for item in container.get("env", []):
         if "value" in item:
             env += ["-e", "%s=%s" % (item["name"], item["value"])]
+    for item in container.get("envFrom", []):
+        if "secretRef" in item:
+            # The secret environment, from a file only root reads (never on a command line).
+            data = kubectl_json("secret", item["secretRef"]["name"]).get("data", {})
+            local = os.path.join(files_dir, "env-" + item["secretRef"]["name"])
+            with open(os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+                for key, value in sorted(data.items()):
+                    handle.write("%s=%s\n" % (key, base64.b64decode(value).decode("utf-8")))
+            env += ["--env-file", local]
     sh(["podman", "rm", "-f", "-t", "5", name(service)], check=False)
     # The lab registry speaks plain HTTP: pull from it without TLS when the image is not here yet.
     sh(["podman", "run", "-d", "--tls-verify=false", "--name", name(service), "--network", NETWORK, "--ip", address,
