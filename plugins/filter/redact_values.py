@@ -12,7 +12,7 @@ author:
   - Replatform Team (@replatform)
 description:
   - Replaces every occurrence of each of O(values) (and of each word of at least 8 characters in O(files), the
-    contents of files that hold secrets) in the input by C(***).
+    contents of files that hold secrets, but plain lower-case words of up to 12 letters) in the input by C(***).
   - Used before a program's own output (the last lines of a container that did not answer) is put into an error
     message: a service may print its configuration, secrets included.
 options:
@@ -50,7 +50,8 @@ import re
 def redact_values(text, values=(), files=()):
     words = [str(v) for v in values or () if v and len(str(v)) >= 4]
     for content in files or ():
-        words += [w for w in re.split(r"[\s=:,;\"'<>]+", str(content)) if len(w) >= 8]
+        # Every word that can be a credential; short plain lower-case words (names, keys) are left, so the text stays readable.
+        words += [w for w in re.split(r"[\s=:,;\"'<>/@\[\]]+", str(content)) if len(w) >= 8 and not re.fullmatch(r"[a-z_.-]{8,12}", w)]
     text = str(text)
     for word in sorted(set(words), key=len, reverse=True):
         text = text.replace(word, "***")

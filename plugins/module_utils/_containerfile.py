@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shlex
+import stat
 import typing as t
 
 from ansible_collections.replatform.kubernetes.plugins.module_utils._discovery import (
@@ -157,18 +158,38 @@ def exec_secret_env(index: int) -> str:
     return "REPLATFORM_EXEC_ARG_%d" % index
 
 
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _shell_word(arg: str, index: int) -> str:
+    """One ExecStart argument as a /bin/sh word that expands like systemd does.
+
+    REDACTED -> the variable of the secret argument; a lone ``$NAME`` -> unquoted (split into words,
+    gone when empty, as systemd splits it); ``${NAME}`` -> one word; ``$$`` -> a literal ``$``.
+    """
+    if REDACTED in arg:
+        prefix = arg.partition(REDACTED)[0]
+        return (shlex.quote(prefix) if prefix else "") + '"$%s"' % exec_secret_env(index)
+    lone = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", arg)
+    if lone:
+        return "$" + lone.group(1)
+    words, last = [], 0
+    for match in _VARIABLE.finditer(arg):
+        words.append(shlex.quote(arg[last:match.start()]) if match.start() > last else "")
+        words.append("'$'" if match.group(0) == "$$" else '"${%s}"' % (match.group(1) or match.group(2)))
+        last = match.end()
+    words.append(shlex.quote(arg[last:]) if last < len(arg) or not words else "")
+    return "".join(words)
+
+
 def _with_secret_args(argv: list[str]) -> list[str]:
-    """argv run by /bin/sh, each REDACTED part replaced by its variable (set from a Kubernetes Secret)."""
-    if not any(REDACTED in a for a in argv):
+    """argv run by /bin/sh when it holds a secret (REDACTED) or a systemd ``$VARIABLE``, else as it is.
+
+    The variables come from the image's ENV and the secret environment (a Kubernetes Secret).
+    """
+    if not any(REDACTED in a or _VARIABLE.search(a) for a in argv):
         return argv
-    words = []
-    for index, arg in enumerate(argv):
-        if REDACTED in arg:
-            prefix, _sep, _rest = arg.partition(REDACTED)
-            words.append((shlex.quote(prefix) if prefix else "") + '"$%s"' % exec_secret_env(index))
-        else:
-            words.append(shlex.quote(arg))
-    return ["/bin/sh", "-c", "exec " + " ".join(words)]
+    return ["/bin/sh", "-c", "exec " + " ".join(_shell_word(arg, index) for index, arg in enumerate(argv))]
 
 
 def foreground_command(profile: dict[str, t.Any], command: t.Sequence[str] | None = None, files: dict[str, t.Any] | None = None,
@@ -464,13 +485,16 @@ def render_context(
             "RUN for d in %s; do [ -e \"$d\" ] || install -d -o %s -g %s -m 0750 \"$d\"; done"
             % (" ".join(shlex.quote(d) for d in make_dirs), user, group or "root")
         )
+    if log_files and known is not None and known.get("log_links") is False:
+        lines.append("# Logs stay files (%s refuses a log that is a link): in a directory the service can write." % os.path.basename(str(first)))
+        log_files = []
     if log_files:
         lines.append("# Logs go to the container's output.")
         lines.append("RUN " + " && ".join("ln -sf /dev/stdout %s" % shlex.quote(p) for p in sorted(set(log_files))))
     for item in sorted(excluded, key=lambda e: e["path"]):
         if item["reason"] == SECRET_REASON:
             lines.append("# Not in the image (%s): %s" % (SECRET_REASON, item["path"]))
-    for source, target in sorted(copies):
+    for source, target in _grouped(copies):
         lines.append("COPY %s %s" % (source, target))
     if ownership:
         lines.append("# Code and content keep their owner and mode on the host.")
@@ -536,6 +560,25 @@ BASE_USERS = frozenset(("root", "daemon", "bin", "sys", "games", "man", "lp", "m
                         "backup", "list", "irc", "nobody", "staff", "adm", "users", "nogroup"))
 
 
+def _grouped(copies: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """COPY pairs, a file in a directory at least two levels deep copied with its directory.
+
+    Every file under ``rootfs/`` is one of the context's, so ``COPY rootfs/etc/apache2/ /etc/apache2/``
+    copies exactly those; one COPY per file made a layer per file, and overlay storage refuses more than
+    128 (apache2's config alone has 160 files).
+    """
+    result = set()
+    for source, target in copies:
+        parts = target.strip("/").split("/")
+        if len(parts) >= 3 and not target.endswith("/"):
+            directory = "/" + "/".join(parts[:2]) + "/"
+            result.add(("rootfs" + directory, directory))
+        else:
+            result.add((source, target))
+    tops = sorted(result)
+    return [(s, t) for s, t in tops if not any(t != o and t.startswith(o) and o.endswith("/") for _s, o in tops)]
+
+
 def _ownership(profile: dict[str, t.Any], paths: list[str], modes: dict[str, dict[str, t.Any]], user: str, group: str | None
                ) -> dict[tuple[str, str], list[str]]:
     """{(owner:group, mode): paths} for files (and app directories) whose host owner or mode differs from COPY's root 0644.
@@ -591,6 +634,18 @@ def read_files(files_dir: str, paths: t.Iterable[str]) -> dict[str, bytes]:
     return result
 
 
+def _make_dirs(dest: str, directory: str) -> None:
+    """Create ``directory`` and its parents; those in ``dest`` mode 0755 (a COPY keeps the context's directory modes)."""
+    missing = []
+    probe = directory
+    while not os.path.isdir(probe) and probe.startswith(dest):
+        missing.append(probe)
+        probe = os.path.dirname(probe)
+    os.makedirs(directory, exist_ok=True)
+    for path in missing:
+        os.chmod(path, 0o755)
+
+
 def write_context(dest: str, context: dict[str, t.Any], check_mode: bool = False) -> dict[str, list[str]]:
     """Make ``dest`` hold exactly the Containerfile and ``rootfs/`` files of ``context``.
 
@@ -619,7 +674,7 @@ def write_context(dest: str, context: dict[str, t.Any], check_mode: bool = False
         else:
             changes["added"].append(rel)
         if not check_mode:
-            os.makedirs(os.path.dirname(target), mode=0o750, exist_ok=True)
+            _make_dirs(dest, os.path.dirname(target))
             temp = target + ".replatform-tmp"
             with open(temp, "wb") as handle:
                 handle.write(content)
@@ -633,6 +688,8 @@ def write_context(dest: str, context: dict[str, t.Any], check_mode: bool = False
         for root, _dirs, _names in os.walk(rootfs, topdown=False):
             if root != rootfs and not os.listdir(root):
                 os.rmdir(root)
+            elif stat.S_IMODE(os.stat(root).st_mode) != 0o755:
+                os.chmod(root, 0o755)  # a COPY keeps it: the service's user must get in
     return changes
 
 

@@ -75,9 +75,9 @@ _IP_TOKEN = re.compile(r"[0-9A-Fa-f:.]+")
 _MAP_REFERENCE = re.compile(r"^[a-z_]+:/")
 _DPKG_NOT_FOUND = re.compile(r"^dpkg-query: no path found matching pattern (.+)$")
 _DPKG_DIVERSION = re.compile(r"^(local )?diversion (by \S+ )?(from|to): ")
-_PATH_TOKEN = re.compile(r"(/var/(?:log|lib|spool)/[^\s;,'\"()<>]+)")
+_PATH_TOKEN = re.compile(r"(/var/(?:log|lib|spool)/[^\s;,'\"()<>$`{}*?\[\]]+)")
 # Files under /etc a config line names (myorigin = /etc/mailname, alias_maps = hash:/etc/aliases).
-_ETC_TOKEN = re.compile(r"(?<![\w$.-])(/etc/[A-Za-z0-9._+-]+(?:/[A-Za-z0-9._+-]+)*)")
+_ETC_TOKEN = re.compile(r"(?<![\w$.-])(/etc/[A-Za-z0-9._+-]+(?:/[A-Za-z0-9._+-]+)*)(?![A-Za-z0-9._+/$*?{\[-])")
 # Directories a web server serves files from: nginx root/alias, Apache DocumentRoot/Alias (last argument).
 _CONTENT_DIRECTIVE = re.compile(
     r"^(?:(?:root|alias|DocumentRoot|(?:Script)?Alias\s+\S+)\s+|server\.document-root\s*=\s*)[\"']?(/[^\s;\"']*)[\"']?\s*;?\s*$"

@@ -19,6 +19,9 @@ A rule is a dict with any of:
 * ``append``: arguments added when not already there (``-n``, ``--nodaemon``);
 * ``always``: apply even when the unit is not ``Type=forking`` (default: forking units only);
 * ``package``: the Debian package to install when the profile names none;
+* ``log_links``: false for a daemon that refuses to write a log file that is a symbolic link
+  (proftpd): its log files stay files, in a directory the service can write, instead of links to
+  the container's output;
 * ``nginx_g`` / ``postmap``: the two built-in special forms (nginx's ``-g "daemon off;"``; postfix
   lookup tables compiled at start);
 * ``doc``: where the flag is documented.
@@ -31,7 +34,7 @@ import os
 import re
 import typing as t
 
-RULE_KEYS = ("argv", "remove", "replace", "append", "always", "package", "nginx_g", "postmap", "doc")
+RULE_KEYS = ("argv", "remove", "replace", "append", "always", "package", "nginx_g", "postmap", "log_links", "doc")
 
 DEFAULT_RULES: dict[str, dict[str, t.Any]] = {
     "nginx": {"nginx_g": True, "package": "nginx", "doc": "nginx -g 'daemon off;' (nginx.org/en/docs/ngx_core_module.html#daemon)"},
@@ -41,7 +44,8 @@ DEFAULT_RULES: dict[str, dict[str, t.Any]] = {
     "apache2ctl": {"replace": {"start": "-DFOREGROUND"}, "doc": "apache2ctl(8): other arguments go to apache2; apache2 -DFOREGROUND"},
     "apache2": {"append": ["-DFOREGROUND"], "doc": "apache2(8) -DFOREGROUND"},
     "httpd": {"append": ["-DFOREGROUND"], "doc": "httpd(8) -DFOREGROUND"},
-    "proftpd": {"append": ["--nodaemon"], "doc": "proftpd(8) -n, --nodaemon"},
+    "proftpd": {"append": ["--nodaemon"], "log_links": False,
+                "doc": "proftpd(8) -n, --nodaemon; it refuses to open a log file that is a symbolic link"},
     "tinyproxy": {"append": ["-d"], "doc": "tinyproxy(8) -d: do not daemonize"},
     "dnsmasq": {"append": ["--keep-in-foreground"], "doc": "dnsmasq(8) -k, --keep-in-foreground"},
     "named": {"append": ["-f"], "doc": "named(8) -f: run in the foreground"},

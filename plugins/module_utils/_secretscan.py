@@ -144,7 +144,7 @@ NOT_SECRET_KEYS: tuple[re.Pattern[str], ...] = tuple(re.compile(pattern) for pat
     r"(?:^|_)(?:prompt|hint|pattern|regex|column|table|enabled|enable|disabled|disable|required|require|allowed)$",
     r"(?:^|_)(?:allow|only|authentication|authorization|auth_basic|check|verify|validation|map|maps)$",
     r"(?:^|_)(?:proxy|fastcgi|uwsgi|scgi|grpc|memcached)_pass(?:_|$)",
-    r"passwordless|pass_?through|bypass|passive|passenger|compass|keepalive|keys_zone|keyspace|keyboard|keyword",
+    r"passwordless|pass_?through|bypass|passive|passenger|compass|keepalive|keys_zone|keyspace|keyboard|keyword|authenticat",
     r"hotkey|monkey|tokeni[sz]|(?:^|_)authors?$",
     r"(?:^|_)(?:primary|sort|foreign|partition|cache|index|unique|shard|routing|composite|row|lookup|group|order)_?keys?$",
     r"^keys?$|(?:^|_)(?:public|pub)_?keys?$|(?:^|_)(?:ssl|tls)_(?:certificate_)?keys?$|certificate_keys?$",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -220,7 +221,7 @@ def test_postfix_from_the_lab_captures():
     assert "USER root" in lines and any(line.startswith("# The unit runs as root") for line in lines)
     assert "useradd" not in result["containerfile"]
     assert "RUN ln -sf /dev/stdout /var/log/postfix.log" in lines
-    assert "COPY rootfs/etc/postfix/main.cf /etc/postfix/main.cf" in lines
+    assert "COPY rootfs/etc/postfix/ /etc/postfix/" in lines and "rootfs/etc/postfix/main.cf" in result["files"]
     assert {"path": "/etc/postfix/sasl_passwd", "reason": c.SECRET_REASON} in result["excluded"]
     assert SASL_PASSWORD not in json.dumps([result["containerfile"]] + [v.decode() for v in result["files"].values()])
 
@@ -392,7 +393,8 @@ def test_config_links_made_as_links_not_copied():
     }
     result = c.render_context(profile, BASE, files)
     lines = result["containerfile"].splitlines()
-    assert "COPY rootfs/etc/nginx/sites-available/www.esp.test /etc/nginx/sites-available/www.esp.test" in lines
+    # One COPY per directory (a layer per file would pass overlay's limit of 128 layers).
+    assert "COPY rootfs/etc/nginx/ /etc/nginx/" in lines and "rootfs/etc/nginx/sites-available/www.esp.test" in result["files"]
     assert "rootfs/etc/nginx/modules-enabled/50-mod-http-echo.conf" not in result["files"]
     assert {"path": "/etc/nginx/modules-enabled/50-mod-http-echo.conf", "reason": "a symlink on the host: made as the same link"} in result["excluded"]
     link_line = next(line for line in lines if "ln -sfn" in line)
@@ -581,3 +583,43 @@ def test_code_in_the_working_directory_is_copied_with_owner_and_mode_and_logs_ar
     assert "chown -h shortener:shortener /srv/shortener/app.py && chmod 0640 /srv/shortener/app.py" in chown
     assert "chown -h shortener:shortener /srv/shortener && chmod 0750 /srv/shortener" in chown
     assert "RUN ln -sf /dev/stdout /var/log/shortener/access.log" in lines
+
+
+@pytest.mark.parametrize(
+    "argv, script",
+    [
+        # systemd expands $NAME (split into words, gone when empty) and ${NAME} (one word); so does the shell.
+        (["/usr/sbin/proftpd", "-c", "$CONFIG_FILE", "$OPTIONS"], "exec /usr/sbin/proftpd -c $CONFIG_FILE $OPTIONS"),
+        (["/x", "--dir=${STATE}/db", "a$$b"], "exec /x --dir=\"${STATE}\"/db a'$'b"),
+    ],
+)
+def test_systemd_variables_in_execstart_expand_in_the_container(argv, script):
+    assert c.foreground_command(minimal_profile(exec_start=[{"argv": argv}])) == ["/bin/sh", "-c", script]
+
+
+def test_context_directories_are_traversable(tmp_path):
+    """A COPY keeps the context's directory modes: they must let the service's user in (0755)."""
+    dest = str(tmp_path / "work" / "svc" / "context")  # its parents do not exist yet either
+    c.write_context(dest, {"containerfile": "FROM x\n", "files": {"rootfs/srv/app/templates/index.html": b"<p>hi</p>\n"}})
+    for directory in ("rootfs", "rootfs/srv", "rootfs/srv/app", "rootfs/srv/app/templates"):
+        assert os.stat(os.path.join(dest, directory)).st_mode & 0o777 == 0o755
+
+
+def test_a_daemon_that_refuses_log_links_keeps_its_log_files():
+    logs = [{"path": "/var/log/proftpd/proftpd.log", "source": "config", "exists": True, "is_dir": False}]
+    proftpd = minimal_profile(type="forking", exec_start=[{"argv": ["/usr/sbin/proftpd"]}], log_paths=logs)
+    lines = c.render_context(proftpd, BASE)["containerfile"].splitlines()
+    assert not any("ln -sf /dev/stdout" in line for line in lines)
+    assert "# Logs stay files (proftpd refuses a log that is a link): in a directory the service can write." in lines
+    other = minimal_profile(log_paths=logs)
+    assert "RUN ln -sf /dev/stdout /var/log/proftpd/proftpd.log" in c.render_context(other, BASE)["containerfile"].splitlines()
+
+
+def test_many_config_files_make_few_layers():
+    """apache2's 160 config files: one COPY per directory two levels deep, not one per file."""
+    files = {"/etc/apache2/mods-available/m%03d.load" % i: "LoadModule m%d\n" % i for i in range(200)}
+    files["/etc/apache2/apache2.conf"] = "ServerRoot /etc/apache2\n"
+    files["/etc/mailname"] = "portal.example\n"
+    profile = minimal_profile(config_files=[{"path": p, "source": "etc_dir"} for p in files])
+    copies = [line for line in c.render_context(profile, BASE, files)["containerfile"].splitlines() if line.startswith("COPY ")]
+    assert copies == ["COPY rootfs/etc/apache2/ /etc/apache2/", "COPY rootfs/etc/mailname /etc/mailname"]

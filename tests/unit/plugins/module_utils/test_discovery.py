@@ -493,3 +493,8 @@ def test_collect_records_links_and_reads_referenced_etc_files(tmp_path):
     paths = {c["path"]: c["source"] for c in profile["config_files"]}
     assert paths.get("/etc/hostname") == "referenced"
     assert str(enabled / "www") not in paths  # the link's target was read once, under its own name
+
+
+def test_paths_with_shell_variables_are_cut_before_the_variable():
+    scan = d.scan_config("/etc/apache2/envvars", "export APACHE_LOG_DIR=/var/log/apache2$SUFFIX\ninclude /etc/apache2/conf-$X/*.conf\n")
+    assert [p["path"] for p in scan["paths"]] == ["/var/log/apache2"]
