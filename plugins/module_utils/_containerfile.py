@@ -475,9 +475,14 @@ def render_context(
             % " ".join(sorted(packages))
         )
     if user != "root":
+        lines.append("# The service's user and group get the fixed ID the Deployment runs as; a package's own user (redis) is moved to it.")
         lines.append(
             "RUN (getent group {g} >/dev/null || groupadd --system --gid {uid} {g}) && (id -u {u} >/dev/null 2>&1 || useradd --system"
-            " --uid {uid} --gid {g} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin {u})".format(u=user, g=group, uid=SERVICE_UID)
+            " --uid {uid} --gid {g} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin {u})"
+            " && og=$(getent group {g} | cut -d: -f3) && if [ \"$og\" != {uid} ]; then groupmod -g {uid} {g}"
+            " && find / -xdev -gid \"$og\" -exec chgrp -h {g} {{}} +; fi"
+            " && ou=$(id -u {u}) && if [ \"$ou\" != {uid} ]; then usermod -u {uid} -g {g} {u}"
+            " && find / -xdev -uid \"$ou\" -exec chown -h {u} {{}} +; fi".format(u=user, g=group, uid=SERVICE_UID)
         )
     if make_dirs:
         # Only missing ones: a package's own directories (/var/spool/postfix) keep their owners and modes.

@@ -54,6 +54,8 @@ LIST_SETTINGS = frozenset(
         "ExecStart", "ExecStartPre", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost",
         "Environment", "EnvironmentFile", "StateDirectory", "LogsDirectory", "RuntimeDirectory",
         "CacheDirectory", "ConfigurationDirectory", "ReadWritePaths",
+        "ConditionPathExists", "ConditionFileNotEmpty", "ConditionPathIsReadWrite",
+        "AssertPathExists", "AssertFileNotEmpty", "AssertPathIsReadWrite",
     )
 )
 
@@ -231,6 +233,12 @@ def parse_unit(text: str, unit: str = "") -> dict[str, t.Any]:
             for v in service.get("EnvironmentFile", [])
         ],
     }
+    # Files the unit requires (ConditionPathExists=/etc/rsyncd.conf): a daemon's compiled-in config.
+    result["condition_paths"] = sorted({
+        value.lstrip("|") for key, values in parsed["settings"].get("Unit", {}).items()
+        if re.match(r"^(Condition|Assert)(PathExists|FileNotEmpty|PathIsReadWrite)$", key)
+        for value in values if value.lstrip("|").startswith("/")
+    })
     for setting, root in DIRECTORY_SETTINGS.items():
         dirs = []
         for value in service.get(setting, []):
@@ -663,8 +671,11 @@ def config_candidates(unit: dict[str, t.Any], names: t.Iterable[str], extra: t.I
     candidates += [(item["path"], "environment_file") for item in unit["environment_files"]]
     candidates += [(d, "configuration_directory") for d in unit["configuration_directory"]]
     candidates += [(path, "config_paths") for path in extra]
+    candidates += [(path, "unit_condition") for path in unit.get("condition_paths", []) if path.startswith("/etc/")]
     for name in names:
         candidates.append(("/etc/" + name, "etc_dir"))
+        # The conventional names of a daemon's own config file (/etc/memcached.conf, /etc/rsyncd.conf).
+        candidates += [("/etc/%s%s.conf" % (name, suffix), "etc_dir") for suffix in ("", "d")]
     return candidates
 
 

@@ -113,6 +113,8 @@ def test_esp_api_containerfile_lines():
     # A fixed UID/GID, so the Deployment can run the pod as that user (runAsNonRoot needs a number).
     assert any(line.startswith("RUN (getent group espapi >/dev/null || groupadd --system --gid 10001 espapi)")
                and "useradd --system --uid 10001 --gid espapi" in line for line in lines)
+    # A user the package made (redis, memcache) keeps its name and is moved to the fixed ID, files and all.
+    assert any('usermod -u 10001 -g espapi espapi && find / -xdev -uid "$ou" -exec chown -h espapi {} +' in line for line in lines)
     assert 'RUN for d in /var/lib/esp-api /var/log/esp-api; do [ -e "$d" ] || install -d -o espapi -g espapi -m 0750 "$d"; done' in lines
     assert "RUN ln -sf /dev/stdout /var/log/esp-api/access.log" in lines
     # Deny by default: ESP_API_ENV is not on the allow list, so its file is not copied and its value

@@ -498,3 +498,13 @@ def test_collect_records_links_and_reads_referenced_etc_files(tmp_path):
 def test_paths_with_shell_variables_are_cut_before_the_variable():
     scan = d.scan_config("/etc/apache2/envvars", "export APACHE_LOG_DIR=/var/log/apache2$SUFFIX\ninclude /etc/apache2/conf-$X/*.conf\n")
     assert [p["path"] for p in scan["paths"]] == ["/var/log/apache2"]
+
+
+def test_a_compiled_in_config_file_is_found_by_the_units_condition_and_by_convention():
+    """rsync --daemon reads /etc/rsyncd.conf without naming it; its unit requires it (ConditionPathExists)."""
+    unit = d.parse_unit("# /lib/systemd/system/rsync.service\n[Unit]\nConditionPathExists=/etc/rsyncd.conf\n"
+                        "ConditionPathExists=!/run/nologin\n[Service]\nExecStart=/usr/bin/rsync --daemon --no-detach\n")
+    assert unit["condition_paths"] == ["/etc/rsyncd.conf"]
+    candidates = d.config_candidates(unit, ["rsync"])
+    assert ("/etc/rsyncd.conf", "unit_condition") in candidates and ("/etc/rsyncd.conf", "etc_dir") in candidates
+    assert ("/etc/rsync.conf", "etc_dir") in candidates
