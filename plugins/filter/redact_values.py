@@ -14,7 +14,7 @@ description:
   - Replaces every occurrence of each of O(values) (and of each word of at least 8 characters in O(files), the
     contents of files that hold secrets, but plain lower-case words of up to 12 letters) in the input by C(***).
   - Used before a program's own output (the last lines of a container that did not answer) is put into an error
-    message: a service may print its configuration, secrets included.
+    message, since a service may print its configuration, secrets included.
 options:
   _input:
     description: The text.

@@ -11,10 +11,10 @@ version_added: 0.1.0
 author:
   - Replatform Team (@replatform)
 description:
-  - Secrets are denied by default: discovery C(REDACTED) every C(Environment=) and C(EnvironmentFile=) value
+  - Secrets are denied by default; discovery C(REDACTED) every C(Environment=) and C(EnvironmentFile=) value
     whose name is not on the allow list, and every ExecStart argument that holds a secret.
   - From the unit files and EnvironmentFiles read on the legacy host (the C(env_sources) of
-    P(replatform.kubernetes.image_sources#filter), read under C(no_log)), returns the values of exactly those:
+    P(replatform.kubernetes.image_sources#filter), read under C(no_log)), returns the values of exactly those,
     the content of the Secret C(<service>-env) that the container takes with C(envFrom). A secret argument
     is passed as the variable C(REPLATFORM_EXEC_ARG_<index>).
   - Use it only in tasks with C(no_log), and never register or print its result.
@@ -40,7 +40,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: Variable name to value. Secret values: never log them.
+  description: Variable name to value. Secret values, never to be logged.
   type: dict
 """
 

@@ -60,8 +60,8 @@ options:
     default: {}
   secret_env:
     description:
-      - The service's secret environment (names to values, from the filter P(replatform.kubernetes.secret_environment#filter)):
-        a Secret C(<name>-env) the container takes with C(envFrom).
+      - The service's secret environment (names to values, from the filter P(replatform.kubernetes.secret_environment#filter)),
+        put in a Secret C(<name>-env) that the container takes with C(envFrom).
       - Build it under C(no_log) and apply the result under C(no_log).
     type: dict
     default: {}

@@ -186,8 +186,10 @@ def render(
     if env_from:
         container["envFrom"] = env_from
     # A config change must roll the pods: the hash of what is mounted goes into the pod template.
-    annotations = {ANNOTATION_CONFIG_HASH: content_hash({"config": config_files, "secrets": secret_files, "env": secret_env} if secret_env
-                                                  else {"config": config_files, "secrets": secret_files})}
+    mounted: dict[str, t.Any] = {"config": config_files, "secrets": secret_files}
+    if secret_env:
+        mounted["env"] = secret_env
+    annotations = {ANNOTATION_CONFIG_HASH: content_hash(mounted)}
     pod_spec: dict[str, t.Any] = {"containers": [container], "terminationGracePeriodSeconds": 30}
     if pod_security:
         pod_spec["securityContext"] = pod_security

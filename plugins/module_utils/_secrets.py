@@ -47,7 +47,8 @@ NOT_SECRET_KEY_PATTERNS: tuple[str, ...] = (
     r"([-_. ]|^)(file|files|path|dir|directory|location|maps?|db|database_name|length|size|len|timeout|ttl|type|method|mode|"
     r"mechanisms?|users?|required|enabled?|disabled?|cmd|command|program|algorithm|cipher|format|header|url_path|expire|lifetime)s?$",
     r"^(keepalive|keep_alive)", r"keys?_zone", r"passive", r"passenger", r"bypass", r"pass[-_]?through", r"compass",
-    r"^(no|use|require|allow|disable|enable)[-_]", r"^auth_basic$", r"realm", r"^auth(or|ority|orized_keys)", r"passwordless", r"tokenizer", r"authenticat", r"unauth",
+    r"^(no|use|require|allow|disable|enable)[-_]", r"^auth_basic$", r"realm",
+    r"^auth(or|ority|orized_keys)", r"passwordless", r"tokenizer", r"authenticat", r"unauth",
     r"^(primary|sort|foreign|partition|shard|cache|routing|hash)[-_]?key$", r"^key[-_]?(id|name|alias)$",
 )
 

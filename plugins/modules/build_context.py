@@ -178,7 +178,7 @@ def main() -> None:
             "mtimes": {"type": "dict", "default": {}},
             "modes": {"type": "dict", "default": {}},
             "foreground_rules": {"type": "dict", "default": {}},
-            "secret_allow": {"type": "list", "elements": "dict", "default": []},
+            "secret_allow": {"type": "list", "elements": "dict", "default": [], "no_log": False},
         },
         supports_check_mode=True,
     )

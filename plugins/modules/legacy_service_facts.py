@@ -69,7 +69,7 @@ options:
       - Environment variables (shell patterns) whose values may go into the image, in addition to the built-in
         allow list (C(LANG), C(LC_*), C(TZ), C(PATH), C(PYTHONUNBUFFERED), ...).
       - Every other value of C(Environment=) and C(EnvironmentFile=) is C(REDACTED) in the profile and goes to a
-        Kubernetes Secret: secrets are denied by default.
+        Kubernetes Secret; secrets are denied by default.
     type: list
     elements: str
     default: []
@@ -279,7 +279,7 @@ def main() -> None:
             "config_paths": {"type": "list", "elements": "path", "default": []},
             "max_files": {"type": "int", "default": 200},
             "max_file_size": {"type": "int", "default": 1048576},
-            "secret_keys": {"type": "list", "elements": "str", "default": []},
+            "secret_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
             "env_allow": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Search images, files and logs for the corpus's planted secrets (tests only; never prints a value).
 
   leakcheck.py --secrets tests/corpus/secrets.txt [--image REF]... [--path FILE_OR_DIR]...
