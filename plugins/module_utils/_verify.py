@@ -278,8 +278,8 @@ def collect_http(config: dict[str, t.Any], probe: t.Callable[..., Sample] = http
     return collected
 
 
-def collect_smtp(config: dict[str, t.Any], probe: t.Callable[..., Sample] = smtp_probe) -> dict[str, list[Sample]]:
-    """Banner and EHLO from every endpoint, round-robin, like ``collect_http``."""
+def _collect_sessions(config: dict[str, t.Any], session: t.Callable[[str, int], Sample]) -> dict[str, list[Sample]]:
+    """One session per endpoint and round, round-robin, like ``collect_http``: {'legacy': [...], 'new': [...]}."""
     collected: dict[str, list[Sample]] = {"legacy": [], "new": []}
     endpoints = [("legacy", e) for e in config["legacy"]] + [("new", config["new"])]
     failed: set[tuple[str, int]] = set()
@@ -287,31 +287,23 @@ def collect_smtp(config: dict[str, t.Any], probe: t.Callable[..., Sample] = smtp
         for side, endpoint in endpoints:
             if endpoint in failed:
                 continue
-            sample = probe(endpoint[0], endpoint[1], config["ehlo_name"], config["timeout"])
+            sample = session(endpoint[0], endpoint[1])
             sample["endpoint"] = _label(endpoint)
             if sample.get("error"):
                 failed.add(endpoint)
             if round_number >= config["warmup"] or sample.get("error"):
                 collected[side].append(sample)
     return collected
+
+
+def collect_smtp(config: dict[str, t.Any], probe: t.Callable[..., Sample] = smtp_probe) -> dict[str, list[Sample]]:
+    """Banner and EHLO from every endpoint."""
+    return _collect_sessions(config, lambda host, port: probe(host, port, config["ehlo_name"], config["timeout"]))
 
 
 def collect_tcp(config: dict[str, t.Any], probe: t.Callable[..., Sample] = tcp_probe) -> dict[str, list[Sample]]:
-    """The first answer line of every endpoint, round-robin, like ``collect_smtp``."""
-    collected: dict[str, list[Sample]] = {"legacy": [], "new": []}
-    endpoints = [("legacy", e) for e in config["legacy"]] + [("new", config["new"])]
-    failed: set[tuple[str, int]] = set()
-    for round_number in range(config["warmup"] + config["repeat"]):
-        for side, endpoint in endpoints:
-            if endpoint in failed:
-                continue
-            sample = probe(endpoint[0], endpoint[1], config["tcp_send"], config["timeout"])
-            sample["endpoint"] = _label(endpoint)
-            if sample.get("error"):
-                failed.add(endpoint)
-            if round_number >= config["warmup"] or sample.get("error"):
-                collected[side].append(sample)
-    return collected
+    """The first answer line of every endpoint."""
+    return _collect_sessions(config, lambda host, port: probe(host, port, config["tcp_send"], config["timeout"]))
 
 
 # --- comparison (pure) -------------------------------------------------------------------------------
