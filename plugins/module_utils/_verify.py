@@ -425,11 +425,51 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
+# A p50 slowdown also needs the rank test to say the new side is slower at this level (one-sided).
+LATENCY_ALPHA = 0.01
+
+
+def slower_p_value(legacy_ms: list[float], new_ms: list[float]) -> float:
+    """One-sided Mann-Whitney U test: the chance of samples this much slower if new were not slower.
+
+    Normal approximation with tie and continuity corrections (fine from about 8 samples a side).
+    The median alone flips when answers are bimodal: a service that answers 30 % of connections
+    after a 200 ms delayed ACK (ProFTPD's banner does) has a p50 of 4 ms or 200 ms by chance in 20
+    samples, on either side. The rank test compares the whole samples, so only a real shift counts.
+    """
+    if not legacy_ms or not new_ms:
+        return 1.0
+    values = sorted([(v, 0) for v in legacy_ms] + [(v, 1) for v in new_ms])
+    ranks: list[float] = [0.0] * len(values)
+    ties = 0.0
+    start = 0
+    while start < len(values):
+        end = start
+        while end + 1 < len(values) and values[end + 1][0] == values[start][0]:
+            end += 1
+        for i in range(start, end + 1):
+            ranks[i] = (start + end) / 2.0 + 1.0
+        size = end - start + 1
+        ties += size ** 3 - size
+        start = end + 1
+    n_old, n_new = len(legacy_ms), len(new_ms)
+    total = n_old + n_new
+    u_new = sum(r for r, (_, side) in zip(ranks, values) if side == 1) - n_new * (n_new + 1) / 2.0
+    mean = n_old * n_new / 2.0
+    variance = n_old * n_new / 12.0 * ((total + 1) - ties / (total * (total - 1) if total > 1 else 1))
+    if variance <= 0:
+        return 1.0 if u_new <= mean else 0.0
+    z = (u_new - mean - 0.5) / math.sqrt(variance)
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
 def latency_report(legacy_ms: list[float], new_ms: list[float], warn_factor: float, fail_factor: float, floor_ms: float) -> dict[str, t.Any]:
     """p50 and p99 of both sides, the factors new/old and a level: ok, warn or fail.
 
     A percentile counts as slower only when it is above the factor AND more than ``floor_ms`` slower
-    in absolute terms, so sub-millisecond noise on fast answers never warns or fails.
+    in absolute terms, so sub-millisecond noise on fast answers never warns or fails. p50 also needs
+    the rank test (``slower_p_value`` below ``LATENCY_ALPHA``): a median that flipped between the
+    two modes of a bimodal service is not a slowdown.
     """
     report: dict[str, t.Any] = {
         "legacy": {"samples": len(legacy_ms), "p50_ms": _round(percentile(legacy_ms, 50)), "p99_ms": _round(percentile(legacy_ms, 99))},
@@ -440,19 +480,21 @@ def latency_report(legacy_ms: list[float], new_ms: list[float], warn_factor: flo
         report["level"] = "unknown"
         return report
     levels = []
+    p_value = slower_p_value(legacy_ms, new_ms)
+    report["p_value"] = round(p_value, 6)
     for name in ("p50", "p99"):
         old = percentile(legacy_ms, int(name[1:]))
         now = percentile(new_ms, int(name[1:]))
         factor = now / old if old > 0 else (math.inf if now > 0 else 1.0)
         report["factor"][name] = round(factor, 2) if factor != math.inf else None
-        if now - old <= floor_ms:
+        if now - old <= floor_ms or (name == "p50" and p_value >= LATENCY_ALPHA):
             continue
         for level, limit in (("fail", fail_factor), ("warn", warn_factor)):
             if factor > limit:
                 levels.append(level)
                 report["reasons"].append(
-                    "latency %s: %.1f ms on the new endpoint against %.1f ms on legacy, %.2fx (%s above %sx)"
-                    % (name, now, old, factor, level, limit)
+                    "latency %s: %.1f ms on the new endpoint against %.1f ms on legacy, %.2fx (%s above %sx%s)"
+                    % (name, now, old, factor, level, limit, ", rank test p=%.2g" % p_value if name == "p50" else "")
                 )
                 break
     report["level"] = "fail" if "fail" in levels else "warn" if levels else "ok"
@@ -674,7 +716,7 @@ def confirm_latency(first: dict[str, t.Any], second: dict[str, t.Any]) -> dict[s
     than 100 samples, p99 is that one sample. A real slowdown shows in both measurements.
     """
     combined = dict(first)
-    combined["confirmation"] = {k: second[k] for k in ("legacy", "new", "factor", "level", "reasons")}
+    combined["confirmation"] = {k: second.get(k) for k in ("legacy", "new", "factor", "p_value", "level", "reasons")}
     levels = [lv for lv in (first["level"], second["level"]) if lv in _LEVELS]
     combined["level"] = min(levels, key=_LEVELS.index) if len(levels) == 2 else second["level"]
     if combined["level"] in ("warn", "fail"):
