@@ -65,6 +65,17 @@ options:
       - Build it under C(no_log) and apply the result under C(no_log).
     type: dict
     default: {}
+  data_volumes:
+    description:
+      - How each data directory is mounted, by path. Every data directory of the profile (C(data_dirs)) gets a volume,
+        an C(emptyDir) unless this says otherwise; a path here that the profile lacks is added.
+      - Per path a dict with C(type) (V(emptyDir), V(persistentVolumeClaim) or V(none): no volume, the directory stays
+        in the container's own layer), C(claim) (the claim's name, for V(persistentVolumeClaim)) and C(size_limit)
+        (a quantity such as V(2Gi), for V(emptyDir)).
+      - An init container C(seed-data) copies what the image has at each path into the volume when the volume is
+        empty, so a package's directories are there and a persistent volume's data is never overwritten.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -90,7 +101,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.replatform.kubernetes.plugins.module_utils._manifests import ManifestError, render
 
 
-def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2, http_paths=None, config_files=None, secret_files=None, secret_env=None):
+def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2, http_paths=None, config_files=None, secret_files=None, secret_env=None,
+                      data_volumes=None):
     if not isinstance(profile, dict):
         raise AnsibleFilterError("service_manifests: the input must be a service profile (a dict), got %s" % type(profile).__name__)
     try:
@@ -98,6 +110,7 @@ def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2
             profile, image, namespace, name=name, hosts=list(hosts or []), replicas=int(replicas),
             http_paths={int(port): path for port, path in (http_paths or {}).items()},
             config_files=config_files, secret_files=secret_files, secret_env=secret_env,
+            data_volume_overrides=data_volumes,
         )
     except (ManifestError, ValueError, TypeError) as exc:
         raise AnsibleFilterError("service_manifests: %s" % exc) from exc

@@ -131,6 +131,33 @@ def _as_bytes(content: t.Any, field: str) -> bytes:
 # --- pieces --------------------------------------------------------------------------------------
 
 
+DATA_SOURCES = ("state_directory", "config", "config_file", "default", "operator")
+
+
+def data_directories(profile: dict[str, t.Any]) -> list[str]:
+    """The data directories the image makes (empty) and the Deployment mounts a volume on.
+
+    One that exists on the legacy host as a file is refused: it would become a volume over a file.
+    Directories inside code (``app_directories``) are the code's, not data.
+    """
+    code = app_directories(profile)
+    result = []
+    for index, item in enumerate(profile.get("data_dirs") or []):
+        field = "profile.data_dirs[%d].path" % index
+        path = _path(item.get("path") if isinstance(item, dict) else None, field)
+        if path == "/":
+            raise ContainerfileError("%s: '/' cannot be a data directory" % field)
+        if item.get("exists") and not item.get("is_dir"):
+            raise ContainerfileError("%s: %s is not a directory on the legacy host; a data directory becomes a volume "
+                                     "(discover again: a file a config names stands for its directory)" % (field, path))
+        if not (item.get("is_dir") or item.get("source") in DATA_SOURCES):
+            continue
+        if any(path == d or path.startswith(d + "/") for d in code) or path in result:
+            continue
+        result.append(path)
+    return result
+
+
 def app_directories(profile: dict[str, t.Any]) -> list[str]:
     """Where the service's own code lives, copied into the image.
 
@@ -456,11 +483,7 @@ def render_context(
             make_dirs.append(path)
         elif item.get("exists") or item.get("source") == "config":
             log_files.append(path)
-    for index, item in enumerate(profile.get("data_dirs") or []):
-        path = _path(item.get("path"), "profile.data_dirs[%d].path" % index)
-        if item.get("is_dir") or item.get("source") in ("state_directory", "config", "default"):
-            if not any(path == d or path.startswith(d + "/") for d in app_dirs):
-                make_dirs.append(path)
+    make_dirs += data_directories(profile)
     make_dirs += [os.path.dirname(p) for p in log_files if os.path.dirname(p) != "/var/log" and not any(
         os.path.dirname(p) == d or os.path.dirname(p).startswith(d + "/") for d in app_dirs)]
     make_dirs = sorted(set(make_dirs))

@@ -746,7 +746,8 @@ def build_profile(raw: dict[str, t.Any]) -> dict[str, t.Any]:
     if workdir and workdir not in [c["path"] for c in code] and _writable_by(path_info.get(workdir), unit["user"], unit["group"]):
         data_candidates.append((workdir, "working_directory"))
     data_candidates += [("/var/lib/" + n, "default") for n in names] + [("/var/spool/" + n, "default") for n in names]
-    data = _locations(data_candidates, path_info)
+    data_candidates = [(p, "operator") for p in raw.get("data_dirs") or ()] + data_candidates
+    data = _locations(data_candidates_dirs(data_candidates, path_info), path_info)
     for location in data:
         if "size" in path_info.get(location["path"], {}):
             location["size"] = path_info[location["path"]]["size"]
@@ -802,6 +803,38 @@ def _writable_by(info: dict[str, t.Any] | None, user: str | None, group: str | N
         or (group and info.get("group") == group and mode & stat.S_IWGRP)
         or mode & stat.S_IWOTH
     )
+
+
+def data_candidates_dirs(candidates: list[tuple[str, str]], path_info: dict[str, dict[str, t.Any]]) -> list[tuple[str, str]]:
+    """Data locations as directories: a file a config names (a database file) stands for its directory.
+
+    A guessed default that is a file is no data directory and is dropped; a directory the operator
+    named (``data_dirs``) was checked on the host before (``check_data_dirs``).
+    """
+    result = []
+    for path, source in candidates:
+        info = path_info.get(os.path.normpath(path), {})
+        if info.get("exists") and not info.get("is_dir"):
+            if source == "default":
+                continue
+            if source != "operator":
+                path, source = os.path.dirname(os.path.normpath(path)), source + "_file"
+        result.append((path, source))
+    return result
+
+
+def check_data_dirs(data_dirs: t.Sequence[str], path_info: t.Callable[[str], dict[str, t.Any]]) -> None:
+    """Refuse, before anything is read or built, a data directory the operator named that is not one."""
+    for index, path in enumerate(data_dirs):
+        field = "data_dirs[%d]" % index
+        if not isinstance(path, str) or not path.startswith("/") or os.path.normpath(path) != path or path == "/":
+            raise DiscoveryError("%s: %r is not a normalised absolute path below / (a directory of the service's data)" % (field, path))
+        info = path_info(path)
+        if not info.get("exists"):
+            raise DiscoveryError("%s: %s does not exist on this host; name a directory the service keeps its data in" % (field, path))
+        if not info.get("is_dir"):
+            raise DiscoveryError("%s: %s is not a directory on this host; a data directory becomes a volume, so name the"
+                                 " directory that holds the file (%s)" % (field, path, os.path.dirname(path)))
 
 
 def _locations(candidates: t.Iterable[tuple[str, str]], path_info: dict[str, dict[str, t.Any]]) -> list[dict[str, t.Any]]:
@@ -895,13 +928,16 @@ def service_pids(show: dict[str, str], read: t.Callable[[str], str]) -> tuple[li
 
 
 def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_files: int = DEFAULT_MAX_FILES,
-            max_file_size: int = DEFAULT_MAX_FILE_SIZE, secret_keys: t.Sequence[str] = (), env_allow: t.Sequence[str] = ()) -> dict[str, t.Any]:
+            max_file_size: int = DEFAULT_MAX_FILE_SIZE, secret_keys: t.Sequence[str] = (), env_allow: t.Sequence[str] = (),
+            data_dirs: t.Sequence[str] = ()) -> dict[str, t.Any]:
     """Gather the raw inputs on this host and build the profile (read-only).
 
     ``secret_keys`` (regexes) extend the names that mark a secret; ``env_allow`` (fnmatch patterns)
-    the environment variables whose values may go into the image (``_secrets``).
+    the environment variables whose values may go into the image (``_secrets``); ``data_dirs`` are
+    directories of the service's data that discovery would not find (each must be a directory here).
     """
     compile_patterns(secret_keys)  # a bad pattern fails before anything is read
+    check_data_dirs(data_dirs, _path_info)
     unit, followed_from, show_text = resolve_unit(run, name)
     show = parse_show(show_text)
     cat, _err = _run(run, ["systemctl", "cat", "--", unit])
@@ -989,7 +1025,7 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
     status, _err = _run(run, ["dpkg-query", "-W", "-f", "${Package}\\t${Version}\\t${db:Status-Abbrev}\\t${Pre-Depends}\\t${Depends}\\n"])
 
     # Existence and ownership of log and data candidates (build_profile decides which ones).
-    probe = build_profile({"unit": unit, "cat": cat, "files": files, "package_names": package_names})
+    probe = build_profile({"unit": unit, "cat": cat, "files": files, "package_names": package_names, "data_dirs": list(data_dirs)})
     candidates = {loc["path"] for loc in probe["log_paths"] + probe["data_dirs"]}
     candidates.update(p["path"] for f, info in files.items() for p in scan_config(f, info["text"])["content"])
     candidates.update("/var/%s/%s" % (kind, n) for kind in ("log", "lib", "spool") for n in package_names)
@@ -1000,6 +1036,11 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
     for path in sorted(candidates):
         paths[path] = _path_info(path)
     for location in probe["data_dirs"]:
+        info = paths.get(location["path"], {})
+        if info.get("exists") and not info.get("is_dir"):  # a file a config names: its directory holds the data
+            parent = os.path.dirname(location["path"])
+            paths[parent] = _path_info(parent)
+            location = {"path": parent}
         if paths.get(location["path"], {}).get("is_dir"):
             paths[location["path"]]["size"] = _dir_size(location["path"])
     return build_profile(
@@ -1008,7 +1049,7 @@ def collect(run: Runner, name: str, config_paths: t.Sequence[str] = (), max_file
             "pids": pids, "pid_source": pid_source, "dpkg_search": {"stdout": dpkg_out, "stderr": dpkg_err},
             "dpkg_status": status, "files": files, "skipped_files": skipped, "paths": paths,
             "package_names": package_names, "executables": executables, "links": links,
-            "secret_keys": list(secret_keys), "env_allow": list(env_allow),
+            "secret_keys": list(secret_keys), "env_allow": list(env_allow), "data_dirs": list(data_dirs),
         }
     )
 

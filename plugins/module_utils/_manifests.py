@@ -18,7 +18,7 @@ import posixpath
 import re
 import typing as t
 
-from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfile import SERVICE_UID, ContainerfileError, validate_image
+from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfile import SERVICE_UID, ContainerfileError, data_directories, validate_image
 
 MANAGED_BY = "replatform.kubernetes"
 LABEL_SERVICE = "replatform.kubernetes/service"
@@ -71,6 +71,88 @@ def tcp_ports(profile: dict[str, t.Any]) -> list[int]:
     return ports
 
 
+DATA_VOLUME_TYPES = ("emptyDir", "persistentVolumeClaim", "none")
+SEED_ROOT = "/replatform-seed"
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+
+
+def _volume_name(path: str) -> str:
+    """A volume name (DNS label) for a data directory: data-var-lib-redis; long paths end in a hash."""
+    base = "data-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+    if len(base) > 63:
+        base = base[:54].rstrip("-") + "-" + hashlib.sha256(path.encode("utf-8")).hexdigest()[:8]
+    return base
+
+
+def data_volumes(profile: dict[str, t.Any], overrides: dict[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
+    """Each data directory as {path, name, volume}: an emptyDir unless ``overrides`` says otherwise.
+
+    ``overrides`` maps a path (a discovered data directory or another one) to ``{type: emptyDir,
+    size_limit: 2Gi}``, ``{type: persistentVolumeClaim, claim: NAME}`` or ``{type: none}`` (no
+    volume: the directory stays in the container's own layer and is lost with it).
+    """
+    overrides = dict(overrides or {})
+    try:
+        paths = data_directories(profile)
+    except ContainerfileError as exc:
+        raise ManifestError(str(exc)) from exc
+    for path in overrides:
+        _check(isinstance(path, str) and posixpath.isabs(path) and posixpath.normpath(path) == path and path != "/",
+               "data_volumes", "%r is not a normalised absolute path below /" % (path,))
+        if path not in paths:
+            paths.append(path)
+    result = []
+    for path in paths:
+        spec = overrides.get(path) or {}
+        field = "data_volumes[%s]" % path
+        _check(isinstance(spec, dict), field, "must be a dict with type (%s)" % ", ".join(DATA_VOLUME_TYPES))
+        unknown = sorted(set(spec) - {"type", "claim", "size_limit"})
+        _check(not unknown, field, "unknown keys %s; allowed: type, claim, size_limit" % ", ".join(unknown))
+        kind = spec.get("type", "emptyDir")
+        _check(kind in DATA_VOLUME_TYPES, field + ".type", "%r is not one of %s" % (kind, ", ".join(DATA_VOLUME_TYPES)))
+        if kind == "none":
+            continue
+        if kind == "persistentVolumeClaim":
+            claim = spec.get("claim")
+            _check(isinstance(claim, str) and bool(_DNS_LABEL.match(claim)), field + ".claim",
+                   "%r must name a PersistentVolumeClaim in the namespace (a DNS label)" % (claim,))
+            volume: dict[str, t.Any] = {"persistentVolumeClaim": {"claimName": claim}}
+        else:
+            _check("claim" not in spec, field + ".claim", "only for type persistentVolumeClaim")
+            volume = {"emptyDir": {}}
+            if "size_limit" in spec:
+                _check(bool(_QUANTITY.match(str(spec["size_limit"]))), field + ".size_limit",
+                       "%r is not a Kubernetes quantity (for example 512Mi, 2Gi)" % (spec["size_limit"],))
+                volume["emptyDir"]["sizeLimit"] = str(spec["size_limit"])
+        result.append({"path": path, "name": _volume_name(path), "volume": volume})
+    return result
+
+
+def seed_container(image: str, volumes: list[dict[str, t.Any]], security: dict[str, t.Any]) -> dict[str, t.Any]:
+    """An init container that fills each empty data volume with what the image has at its path.
+
+    A volume hides the image's directory (a package's files, the directories a daemon expects); the
+    copy runs only into an empty volume, so a persistent volume's data is never overwritten.
+    """
+    steps = []
+    for item in volumes:
+        seed = "%s/%s" % (SEED_ROOT, item["name"])
+        steps.append("if [ -d %s ] && [ -z \"$(ls -A %s)\" ]; then cp -a %s/. %s/; fi" % (
+            _sh(item["path"]), seed, _sh(item["path"]), seed))
+    return {
+        "name": "seed-data",
+        "image": image,
+        "command": ["/bin/sh", "-c", "set -e; " + "; ".join(steps)],
+        "securityContext": security,
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}},
+        "volumeMounts": [{"name": item["name"], "mountPath": "%s/%s" % (SEED_ROOT, item["name"])} for item in volumes],
+    }
+
+
+def _sh(word: str) -> str:
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
 def render(
     profile: dict[str, t.Any],
     image: str,
@@ -85,6 +167,7 @@ def render(
     secret_env: dict[str, str] | None = None,
     resources: dict[str, t.Any] | None = None,
     run_as_user: int = SERVICE_UID,
+    data_volume_overrides: dict[str, t.Any] | None = None,
 ) -> list[dict[str, t.Any]]:
     """Render the service's objects.
 
@@ -93,7 +176,8 @@ def render(
     the path its HTTP probes use; other ports are probed by TCP connect. ``secret_env`` holds the
     values of the service's secret environment (``_containerfile.secret_environment``): they go to a
     Secret ``<name>-env`` that the container takes with ``envFrom``, never into the image or a ConfigMap. ``hosts`` are the DNS names
-    the Ingress serves; without hosts there is no Ingress.
+    the Ingress serves; without hosts there is no Ingress. Each data directory gets a volume
+    (``data_volumes``; ``data_volume_overrides`` chooses its type), filled from the image first.
     """
     name = name or k8s_name(profile.get("requested") or profile.get("unit") or "")
     _check(bool(_DNS_LABEL.match(name or "")), "name", "%r is not a DNS label (lower-case letters, digits, '-', at most 63)" % name)
@@ -181,6 +265,10 @@ def render(
         "resources": resources or DEFAULT_RESOURCES,
         "securityContext": security,
     }
+    data = data_volumes(profile, data_volume_overrides)
+    for item in data:
+        volumes.append(dict(item["volume"], name=item["name"]))
+        mounts.append({"name": item["name"], "mountPath": item["path"]})
     if mounts:
         container["volumeMounts"] = mounts
     if env_from:
@@ -191,6 +279,8 @@ def render(
         mounted["env"] = secret_env
     annotations = {ANNOTATION_CONFIG_HASH: content_hash(mounted)}
     pod_spec: dict[str, t.Any] = {"containers": [container], "terminationGracePeriodSeconds": 30}
+    if data:
+        pod_spec["initContainers"] = [seed_container(image, data, security)]
     if pod_security:
         pod_spec["securityContext"] = pod_security
     if volumes:

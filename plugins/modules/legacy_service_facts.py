@@ -73,6 +73,16 @@ options:
     type: list
     elements: str
     default: []
+  data_dirs:
+    description:
+      - Directories (absolute paths) that hold the service's data, beside those discovery finds (C(StateDirectory=), paths
+        under C(/var/lib) and C(/var/spool) its config names, C(/var/lib/<name>)).
+      - Each must be a directory on the host, or the module fails naming the entry before anything is read.
+      - Data directories are never copied into the image; the Deployment mounts a volume there (see the deploy role's
+        C(deploy_data_volumes)). The profile reports their size.
+    type: list
+    elements: str
+    default: []
 notes:
   - Reads only; it never changes the host. Check mode returns the same profile.
   - Needs root (or read access to the config files and C(ss -p)) to see everything.
@@ -242,8 +252,9 @@ ansible_facts:
           type: list
           elements: dict
         data_dirs:
-          description: Data paths (StateDirectory, /var/lib and /var/spool paths in the config, a WorkingDirectory
-            the service can write, /var/lib/<name>, /var/spool/<name>), with C(path), C(source), C(exists), C(is_dir).
+          description: Data directories (C(data_dirs), StateDirectory, /var/lib and /var/spool paths in the config (a file
+            there stands for its directory, source C(config_file)), a WorkingDirectory the service can write, /var/lib/<name>,
+            /var/spool/<name>), with C(path), C(source), C(exists), C(is_dir) and C(size) (bytes, when it exists).
           type: list
           elements: dict
         content_dirs:
@@ -281,6 +292,7 @@ def main() -> None:
             "max_file_size": {"type": "int", "default": 1048576},
             "secret_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
             "env_allow": {"type": "list", "elements": "str", "default": []},
+            "data_dirs": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -290,7 +302,8 @@ def main() -> None:
 
     def action(m: AnsibleModule) -> dict:
         p = m.params
-        profile = collect(command, p["name"], p["config_paths"], p["max_files"], p["max_file_size"], p["secret_keys"], p["env_allow"])
+        profile = collect(command, p["name"], p["config_paths"], p["max_files"], p["max_file_size"], p["secret_keys"], p["env_allow"],
+                          p["data_dirs"])
         return {"changed": False, "ansible_facts": {"legacy_service": profile}}
 
     run(module, action, (DiscoveryError, SecretRuleError))

@@ -9,5 +9,5 @@ stop_pidfile "$LAB_STATE/standin/watch.pid" "stand-in watcher"
 for s in $(cd "$LAB_DIR/standin" && python3 -c 'import standin; print(" ".join(sorted(standin.ADDRESSES)))'); do
   python3 "$LAB_DIR/standin/standin.py" down "$s" 2>/dev/null || true
 done
-podman ps -a --filter label=replatform.lab/standin --format '{{.Names}}' | xargs -r podman rm -f -t 5 >/dev/null 2>&1 || true
+podman ps -a --filter label=replatform.lab/standin --format '{{.Names}}' | xargs -r podman rm -f -v -t 5 >/dev/null 2>&1 || true
 log "stand-ins removed"

@@ -98,6 +98,11 @@ def up(service: str, deploy: dict | None = None) -> None:
             data = {k: base64.b64decode(v) for k, v in kubectl_json("secret", volume["secret"]["secretName"]).get("data", {}).items()}
         elif "configMap" in volume:
             data = {k: v.encode() for k, v in kubectl_json("configmap", volume["configMap"]["name"]).get("data", {}).items()}
+        elif "emptyDir" in volume or "persistentVolumeClaim" in volume:
+            # A data volume: a fresh anonymous podman volume, which podman fills with the image's content
+            # at that path (its copy-up). That stands in for the pod's seed-data init container.
+            mounts += ["--mount", "type=volume,destination=%s" % mount["mountPath"]]
+            continue
         else:
             continue
         local = os.path.join(files_dir, "%d" % index)
@@ -119,7 +124,7 @@ def up(service: str, deploy: dict | None = None) -> None:
                 for key, value in sorted(data.items()):
                     handle.write("%s=%s\n" % (key, base64.b64decode(value).decode("utf-8")))
             env += ["--env-file", local]
-    sh(["podman", "rm", "-f", "-t", "5", name(service)], check=False)
+    sh(["podman", "rm", "-f", "-v", "-t", "5", name(service)], check=False)
     # The lab registry speaks plain HTTP: pull from it without TLS when the image is not here yet.
     sh(["podman", "run", "-d", "--tls-verify=false", "--name", name(service), "--network", NETWORK, "--ip", address,
         "--label", "replatform.lab/standin=" + service, "--label", "replatform.lab/template=" + template_hash(deploy)] + env + mounts + [container["image"]] + container.get("args", []))
@@ -128,7 +133,7 @@ def up(service: str, deploy: dict | None = None) -> None:
 
 def down(service: str) -> None:
     fault(service, "ok", quiet=True)
-    sh(["podman", "rm", "-f", "-t", "5", name(service)], check=False)
+    sh(["podman", "rm", "-f", "-v", "-t", "5", name(service)], check=False)
     shutil.rmtree(os.path.join(LAB_STATE, "standin", service), ignore_errors=True)
 
 

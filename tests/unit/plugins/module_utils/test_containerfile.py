@@ -625,3 +625,14 @@ def test_many_config_files_make_few_layers():
     profile = minimal_profile(config_files=[{"path": p, "source": "etc_dir"} for p in files])
     copies = [line for line in c.render_context(profile, BASE, files)["containerfile"].splitlines() if line.startswith("COPY ")]
     assert copies == ["COPY rootfs/etc/apache2/ /etc/apache2/", "COPY rootfs/etc/mailname /etc/mailname"]
+
+
+def test_data_directories_are_made_empty_and_a_file_is_refused_before_the_build():
+    profile = esp_api_profile()
+    assert c.data_directories(profile) == ["/var/lib/esp-api"]
+    assert "/var/lib/esp-api" in "\n".join(c.render_context(profile, BASE, esp_api_files())["containerfile"].splitlines()[:12])
+    profile["data_dirs"].append({"path": "/var/lib/esp-api/cache.db", "source": "operator", "exists": True, "is_dir": False})
+    with pytest.raises(c.ContainerfileError, match=r"^profile.data_dirs\[1\].path: /var/lib/esp-api/cache.db is not a directory"):
+        c.render_context(profile, BASE, esp_api_files())
+    profile["data_dirs"] = [{"path": "/opt/esp-api/state", "source": "operator", "exists": True, "is_dir": True}]
+    assert c.data_directories(profile) == []  # inside the code: the code's, not data

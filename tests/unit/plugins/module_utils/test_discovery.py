@@ -310,6 +310,46 @@ def test_working_directory_is_code_or_data_by_where_it_is():
     assert ("/var/lib/esp-api", 42) in [(p["path"], p.get("size")) for p in profile["data_dirs"]]
 
 
+def test_a_data_file_stands_for_its_directory_and_operator_dirs_come_first():
+    raw = esp_api_raw()
+    # A database file a config names under /var/lib is data: its directory becomes the volume.
+    raw["files"]["/etc/esp-api/esp-api.conf"]["text"] += "\ndb_file = /var/lib/esp-db/main.sqlite\n"
+    raw["paths"]["/var/lib/esp-db/main.sqlite"] = {"exists": True, "is_dir": False, "owner": "espapi", "group": "espapi", "mode": 0o640}
+    raw["paths"]["/var/lib/esp-db"] = {"exists": True, "is_dir": True, "owner": "espapi", "group": "espapi", "mode": 0o750}
+    raw["paths"]["/var/spool/esp-api"] = {"exists": True, "is_dir": False}  # a guess that is a file: not data
+    raw["paths"]["/srv/esp-uploads"] = {"exists": True, "is_dir": True, "owner": "espapi", "group": "espapi", "mode": 0o750}
+    raw["data_dirs"] = ["/srv/esp-uploads"]
+    profile = d.build_profile(raw)
+    dirs = [(p["path"], p["source"], p["is_dir"]) for p in profile["data_dirs"]]
+    assert dirs[0] == ("/srv/esp-uploads", "operator", True)
+    assert ("/var/lib/esp-db", "config_file", True) in dirs
+    assert "/var/spool/esp-api" not in [p for p, _s, _d in dirs]
+    assert not [p for p, _s, is_dir in dirs if not is_dir and p != "/var/lib/esp-api"]
+
+
+@pytest.mark.parametrize("path, message", [
+    ("relative/dir", "data_dirs[0]: 'relative/dir' is not a normalised absolute path"),
+    ("/", "data_dirs[0]: '/' is not a normalised absolute path"),
+    ("/srv/missing", "data_dirs[0]: /srv/missing does not exist on this host"),
+    ("/srv/file.db", "data_dirs[0]: /srv/file.db is not a directory on this host; a data directory becomes a volume, "
+                     "so name the directory that holds the file (/srv)"),
+])
+def test_operator_data_dir_that_is_not_a_directory_is_refused(path, message):
+    info = {"/srv/file.db": {"exists": True, "is_dir": False}}
+    with pytest.raises(d.DiscoveryError) as exc:
+        d.check_data_dirs([path], lambda p: info.get(p, {"exists": False}))
+    assert str(exc.value).startswith(message)
+
+
+def test_collect_refuses_a_data_dir_before_reading_anything(tmp_path):
+    calls = []
+    target = tmp_path / "data.db"
+    target.write_text("x")
+    with pytest.raises(d.DiscoveryError, match=r"data_dirs\[0\]: .* is not a directory"):
+        d.collect(lambda argv: calls.append(argv) or (0, "", ""), "esp-api", data_dirs=[str(target)])
+    assert calls == []
+
+
 # --- unit resolution (the runner is a fake systemctl) ---
 
 

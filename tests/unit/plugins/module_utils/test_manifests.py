@@ -71,11 +71,58 @@ def test_secret_files_go_to_a_secret_and_are_mounted_read_only():
     assert objects["Secret"]["stringData"] == {"etc_esp-api_esp-api.conf": conf}
     assert "ConfigMap" not in objects
     pod = objects["Deployment"]["spec"]["template"]["spec"]
-    assert pod["containers"][0]["volumeMounts"] == [
-        {"name": "secrets", "mountPath": "/etc/esp-api/esp-api.conf", "subPath": "etc_esp-api_esp-api.conf", "readOnly": True}
-    ]
+    assert pod["containers"][0]["volumeMounts"][0] == {
+        "name": "secrets", "mountPath": "/etc/esp-api/esp-api.conf", "subPath": "etc_esp-api_esp-api.conf", "readOnly": True}
     # The secret value is only in the Secret object, never in the Deployment.
     assert API_KEY not in json.dumps(objects["Deployment"])
+
+
+def test_data_directories_become_volumes_seeded_from_the_image():
+    pod = render()["Deployment"]["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "data-var-lib-esp-api", "emptyDir": {}}]
+    assert pod["containers"][0]["volumeMounts"] == [{"name": "data-var-lib-esp-api", "mountPath": "/var/lib/esp-api"}]
+    seed = pod["initContainers"][0]
+    assert seed["name"] == "seed-data" and seed["image"] == IMAGE
+    assert seed["securityContext"] == pod["containers"][0]["securityContext"]
+    assert seed["volumeMounts"] == [{"name": "data-var-lib-esp-api", "mountPath": "/replatform-seed/data-var-lib-esp-api"}]
+    # Only into an empty volume: a persistent volume's data is never overwritten.
+    assert ("if [ -d '/var/lib/esp-api' ] && [ -z \"$(ls -A /replatform-seed/data-var-lib-esp-api)\" ]; then cp -a "
+            "'/var/lib/esp-api'/. /replatform-seed/data-var-lib-esp-api/; fi") in seed["command"][2]
+
+
+def test_data_volume_overrides():
+    pod = render(data_volume_overrides={
+        "/var/lib/esp-api": {"type": "persistentVolumeClaim", "claim": "esp-api-data"},
+        "/srv/uploads": {"size_limit": "2Gi"},
+    })["Deployment"]["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "data-var-lib-esp-api", "persistentVolumeClaim": {"claimName": "esp-api-data"}},
+                              {"name": "data-srv-uploads", "emptyDir": {"sizeLimit": "2Gi"}}]
+    pod = render(data_volume_overrides={"/var/lib/esp-api": {"type": "none"}})["Deployment"]["spec"]["template"]["spec"]
+    assert "volumes" not in pod and "initContainers" not in pod
+    long = "/" + "/".join(["a-very-long-directory-name"] * 4)
+    name = m.data_volumes({"data_dirs": [{"path": long, "exists": True, "is_dir": True}]})[0]["name"]
+    assert len(name) <= 63 and m._DNS_LABEL.match(name)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"/var/lib/esp-api": {"type": "hostPath"}}, "data_volumes[/var/lib/esp-api].type: 'hostPath' is not one of emptyDir, persistentVolumeClaim, none"),
+    ({"/var/lib/esp-api": {"type": "persistentVolumeClaim"}}, "data_volumes[/var/lib/esp-api].claim: None must name a PersistentVolumeClaim"),
+    ({"/var/lib/esp-api": {"claim": "x"}}, "data_volumes[/var/lib/esp-api].claim: only for type persistentVolumeClaim"),
+    ({"/var/lib/esp-api": {"size_limit": "lots"}}, "data_volumes[/var/lib/esp-api].size_limit: 'lots' is not a Kubernetes quantity"),
+    ({"/var/lib/esp-api": {"mode": "0700"}}, "data_volumes[/var/lib/esp-api]: unknown keys mode; allowed: type, claim, size_limit"),
+    ({"var/lib": {}}, "data_volumes: 'var/lib' is not a normalised absolute path"),
+])
+def test_bad_data_volume_names_the_field(overrides, message):
+    with pytest.raises(m.ManifestError) as exc:
+        render(data_volume_overrides=overrides)
+    assert str(exc.value).startswith(message)
+
+
+def test_a_data_dir_that_is_a_file_is_refused():
+    profile = esp_api_profile()
+    profile["data_dirs"] = [{"path": "/var/lib/esp-api/db.sqlite", "source": "config", "exists": True, "is_dir": False}]
+    with pytest.raises(m.ManifestError, match=r"profile.data_dirs\[0\].path: /var/lib/esp-api/db.sqlite is not a directory"):
+        render(profile=profile)
 
 
 def test_config_change_rolls_the_pods():
