@@ -178,6 +178,8 @@ UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 HEX_RE = re.compile(r"[0-9a-fA-F]+")
 TOKEN_CHARS_RE = re.compile(r"[A-Za-z0-9+/=_\-.~]+")
 SAFE_KEY_RE = re.compile(r"[\w.\-]{1,80}")
+# The operator's own secret-name patterns: (compiled regex, kind), as _secrets.compile_patterns returns them.
+Extra = t.Sequence[t.Tuple[t.Pattern[str], str]]
 
 
 class SecretScanError(ValueError):
@@ -190,9 +192,15 @@ def _norm_key(key: str) -> str:
     return key.lower().replace("-", "_").replace(".", "_")
 
 
-def is_secret_key(key: str) -> bool:
-    """True for a key that looks like it holds a secret (password, api_key, requirepass; not password_file)."""
+def is_secret_key(key: str, extra: Extra = ()) -> bool:
+    """True for a key that looks like it holds a secret (password, api_key, requirepass; not password_file).
+
+    ``extra`` are the operator's own patterns (``replatform_secret_keys``, compiled by
+    ``_secrets.compile_patterns``): a key one of them matches is secret whatever the built-in words say.
+    """
     norm = _norm_key(key)
+    if any(rx.search(key.lower()) or rx.search(norm) for rx, _kind in extra):
+        return True
     return any(word in norm for word in SECRET_WORDS) and not any(rx.search(norm) for rx in NOT_SECRET_KEYS)
 
 
@@ -229,9 +237,9 @@ def _literal_secret(value: str) -> bool:
             and not ENV_NAME_RE.fullmatch(value))
 
 
-def _judge(key: str, value: str, secret_key_only: bool) -> str | None:
+def _judge(key: str, value: str, secret_key_only: bool, extra: Extra = ()) -> str | None:
     """The rule a value assigned to key breaks (entropy_assignment, secret_assignment) or None."""
-    secretish = is_secret_key(key)
+    secretish = is_secret_key(key, extra)
     if secret_key_only and not secretish:
         return None
     value = value.strip()
@@ -299,19 +307,19 @@ def _tokens(line: str) -> list[tuple[str, str]]:
     return hits
 
 
-def _url_secret(line: str) -> str | None:
+def _url_secret(line: str, extra: Extra = ()) -> str | None:
     """The password of a URL with credentials on line, or a secret query parameter's value."""
     for m in URL_CREDENTIALS_RE.finditer(line):
         if not _not_literal(m["v"]):
             return m["v"]
     for url in URL_RE.finditer(line):
         for m in URL_QUERY_RE.finditer(url.group(0)):
-            if is_secret_key(m["k"]) and not _not_literal(m["v"]) and _literal_secret(m["v"]):
+            if is_secret_key(m["k"], extra) and not _not_literal(m["v"]) and _literal_secret(m["v"]):
                 return m["v"]
     return None
 
 
-def _scan_line(line: str, code: bool, secret_file: str | None, comment: bool) -> list[tuple[str, str | None]]:
+def _scan_line(line: str, code: bool, secret_file: str | None, comment: bool, extra: Extra = ()) -> list[tuple[str, str | None]]:
     """(rule, key) findings of one text line that is not in a private key block."""
     tokens = _tokens(line)
     if comment:
@@ -319,12 +327,12 @@ def _scan_line(line: str, code: bool, secret_file: str | None, comment: bool) ->
     candidates = _candidates(line, code, secret_file)
     if tokens:
         return [(rule, _key_for(candidates, secret)) for rule, secret in tokens]
-    secret = _url_secret(line)
+    secret = _url_secret(line, extra)
     if secret is not None:
         return [("url_credentials", _key_for(candidates, secret))]
     found: dict[str, str | None] = {}
     for key, value, secret_key_only in candidates:
-        rule = _judge(key, value, secret_key_only)
+        rule = _judge(key, value, secret_key_only, extra)
         if rule and rule not in found:
             found[rule] = _safe_key(key.lstrip("$@%:"), value.strip())
     return list(found.items())
@@ -362,12 +370,12 @@ def _is_code(path: str, text: str) -> bool:
     return path.lower().endswith(CODE_EXTENSIONS) or bool(CODE_SHEBANG_RE.match(text[:200]))
 
 
-def scan_text(path: str, data: bytes) -> list[dict[str, t.Any]]:
+def scan_text(path: str, data: bytes, extra: Extra = ()) -> list[dict[str, t.Any]]:
     """Findings {"file", "line", "rule", "key"} for one file of the build context; never the value."""
     text, binary = _decode(data)
     code = _is_code(path, text)
     base = os.path.basename(path)
-    secret_file = base if is_secret_key(base) and SAFE_KEY_RE.fullmatch(base) else None
+    secret_file = base if is_secret_key(base, extra) and SAFE_KEY_RE.fullmatch(base) else None
     begins, inside = _private_keys(text)
     findings = [{"file": path, "line": number, "rule": "private_key", "key": None} for number in begins]
     for number, line in enumerate(text.split("\n"), 1):
@@ -375,7 +383,7 @@ def scan_text(path: str, data: bytes) -> list[dict[str, t.Any]]:
             continue
         line = line.rstrip("\r")
         comment = binary or line.lstrip().startswith(COMMENT_PREFIXES)
-        for rule, key in _scan_line(line, code, secret_file, comment):
+        for rule, key in _scan_line(line, code, secret_file, comment, extra):
             findings.append({"file": path, "line": number, "rule": rule, "key": key})
     return sorted(findings, key=lambda f: (f["line"], RULE_IDS.index(f["rule"])))
 
@@ -435,13 +443,13 @@ def _order(finding: dict[str, t.Any]) -> tuple[str, int, str]:
     return (finding["file"], finding["line"], finding["rule"])
 
 
-def scan_context(files: dict[str, bytes], allow: list[dict[str, t.Any]] | None = None) -> dict[str, list[dict[str, t.Any]]]:
+def scan_context(files: dict[str, bytes], allow: list[dict[str, t.Any]] | None = None, extra: Extra = ()) -> dict[str, list[dict[str, t.Any]]]:
     """Scan every file of a build context: {"findings": [...], "allowed": [... with "reason"]}, sorted by file, line, rule."""
     entries = validate_allow(allow)
     findings: list[dict[str, t.Any]] = []
     allowed: list[dict[str, t.Any]] = []
     for path in sorted(files):
-        for finding in scan_text(path, files[path]):
+        for finding in scan_text(path, files[path], extra):
             entry = _allowed_by(finding, entries)
             if entry is None:
                 findings.append(finding)
@@ -464,7 +472,8 @@ def format_findings(findings: list[dict[str, t.Any]]) -> str:
     return "\n".join(lines)
 
 
-def scan_built_context(context: dict[str, t.Any], allow: list[dict[str, t.Any]] | None = None) -> dict[str, list[dict[str, t.Any]]]:
+def scan_built_context(context: dict[str, t.Any], allow: list[dict[str, t.Any]] | None = None,
+                       extra: Extra = ()) -> dict[str, list[dict[str, t.Any]]]:
     """Scan a rendered build context (``_containerfile.render_context``) before it is written or built.
 
     Context files are named by their path on the host (``rootfs/etc/x`` -> ``/etc/x``), the
@@ -473,7 +482,7 @@ def scan_built_context(context: dict[str, t.Any], allow: list[dict[str, t.Any]] 
     """
     files = {"Containerfile": context["containerfile"].encode("utf-8")}
     files.update({(name[len("rootfs"):] if name.startswith("rootfs/") else name): data for name, data in context["files"].items()})
-    result = scan_context(files, allow)
+    result = scan_context(files, allow, extra)
     if result["findings"]:
         raise SecretScanError(
             "the build context holds what looks like a secret, so nothing was built or pushed:\n%s\n"

@@ -100,6 +100,14 @@ options:
     type: list
     elements: dict
     default: []
+  secret_keys:
+    description:
+      - The operator's own regular expressions of secret names (as M(replatform.kubernetes.legacy_service_facts)
+        O(secret_keys)): the scan treats a key they match as secret too, so one vocabulary extends both discovery
+        and the scan.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -161,6 +169,7 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfi
     render_context,
     write_context,
 )
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import SecretRuleError, compile_patterns
 from ansible_collections.replatform.kubernetes.plugins.module_utils._secretscan import SecretScanError, scan_built_context
 
 
@@ -179,6 +188,7 @@ def main() -> None:
             "modes": {"type": "dict", "default": {}},
             "foreground_rules": {"type": "dict", "default": {}},
             "secret_allow": {"type": "list", "elements": "dict", "default": [], "no_log": False},
+            "secret_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
         },
         supports_check_mode=True,
     )
@@ -191,7 +201,7 @@ def main() -> None:
             mtimes={str(k): float(v) for k, v in p["mtimes"].items()},
             modes={str(k): _mode(v) for k, v in p["modes"].items()}, rules=p["foreground_rules"],
         )
-        scan = scan_built_context(context, p["secret_allow"])
+        scan = scan_built_context(context, p["secret_allow"], compile_patterns(p["secret_keys"]))
         before = ""
         if os.path.isfile(os.path.join(p["dest"], "Containerfile")):
             with open(os.path.join(p["dest"], "Containerfile"), encoding="utf-8") as handle:
@@ -212,7 +222,7 @@ def main() -> None:
             ]
         return result
 
-    run(module, action, (ContainerfileError, SecretScanError))
+    run(module, action, (ContainerfileError, SecretScanError, SecretRuleError))
 
 
 def _mode(value: dict) -> dict:

@@ -9,10 +9,12 @@ import json
 
 import pytest
 
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import compile_patterns
 from ansible_collections.replatform.kubernetes.plugins.module_utils._secretscan import (
     RULES,
     SecretScanError,
     format_findings,
+    is_secret_key,
     scan_context,
     scan_text,
     validate_allow,
@@ -344,3 +346,13 @@ def test_scan_built_context_names_file_and_line_and_stops():
     assert token[4:] not in message and token[8:20] not in message
     allowed = scan_built_context(context, [{"file": "/srv/app/settings.py", "rule": "github_token", "reason": "a revoked test token"}])
     assert allowed["findings"] == [] and allowed["allowed"][0]["reason"] == "a revoked test token"
+
+
+def test_operator_secret_keys_extend_the_scan():
+    # A home-grown daemon names its credential 'launchcode': no built-in word says secret.
+    data = b"launchcode = Zq7vB2mK9xLw\n"
+    assert scan_text("/etc/silo.conf", data) == []
+    extra = compile_patterns([r"launch_?code"])
+    found = scan_text("/etc/silo.conf", data, extra)
+    assert [(f["rule"], f["key"]) for f in found] == [("secret_assignment", "launchcode")]
+    assert is_secret_key("LaunchCode", extra) and not is_secret_key("launch_pad", extra)
