@@ -69,7 +69,7 @@ options:
     description:
       - How each data directory is mounted, by path. Every data directory of the profile (C(data_dirs)) gets a volume,
         an C(emptyDir) unless this says otherwise; a path here that the profile lacks is added.
-      - Per path a dict with C(type) (V(emptyDir), V(persistentVolumeClaim) or V(none): no volume, the directory stays
+      - Per path a dict with C(type) (V(emptyDir), V(persistentVolumeClaim) or V(none), no volume, the directory stays
         in the container's own layer), C(claim) (the claim's name, for V(persistentVolumeClaim)) and C(size_limit)
         (a quantity such as V(2Gi), for V(emptyDir)).
       - An init container C(seed-data) copies what the image has at each path into the volume when the volume is
