@@ -65,6 +65,8 @@ issue kube-controller-manager "/CN=system:kube-controller-manager" "$client"
 issue kube-scheduler "/CN=system:kube-scheduler" "$client"
 issue kwok "/CN=kwok-controller" "$client" # bound to ClusterRole kwok-controller by up.sh
 issue front-proxy-client "/CN=front-proxy-client" "$client" front-proxy-ca
+# The API server's identity towards kubelets (exec, logs, port-forward): bound to system:kubelet-api-admin by up.sh.
+issue apiserver-kubelet-client "/CN=kube-apiserver-kubelet-client" "$client"
 
 # Service-account token signing key pair (apiserver signs and verifies, controller-manager signs legacy tokens).
 if [[ ! -s sa.key || ! -s sa.pub ]]; then

@@ -49,6 +49,9 @@ argv() {
         --requestheader-extra-headers-prefix=X-Remote-Extra-
         --proxy-client-cert-file="$P/front-proxy-client.crt" --proxy-client-key-file="$P/front-proxy-client.key"
         --endpoint-reconciler-type=none
+        --kubelet-client-certificate="$P/apiserver-kubelet-client.crt" --kubelet-client-key="$P/apiserver-kubelet-client.key"
+        --kubelet-certificate-authority="$P/ca.crt"
+        --kubelet-preferred-address-types=InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP
         --allow-privileged=true --profiling=false) ;;
     kube-controller-manager) # secure port only; /healthz is readable anonymously
       kc=$K8S_STATE/kube-controller-manager.kubeconfig
@@ -176,6 +179,22 @@ subjects:
 - apiGroup: rbac.authorization.k8s.io
   kind: User
   name: kwok-controller
+EOF
+
+# The API server's kubelet client (exec, logs, port-forward on a real node: tests/lab/node).
+kapply /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kube-apiserver-kubelet-client <<'EOF'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kube-apiserver-kubelet-client
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:kubelet-api-admin
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: kube-apiserver-kubelet-client
 EOF
 
 # --- kube-controller-manager, kube-scheduler, kwok
