@@ -69,8 +69,8 @@ options:
     description:
       - How each data directory is mounted, by path. Every data directory of the profile (C(data_dirs)) gets a volume,
         an C(emptyDir) unless this says otherwise; a path here that the profile lacks is added.
-      - Per path a dict with C(type) (V(emptyDir), V(persistentVolumeClaim) or V(none): no volume, the directory stays
-        in the container's own layer), C(claim) (the claim's name, for V(persistentVolumeClaim)) and C(size_limit)
+      - Per path a dict with C(type), one of V(emptyDir), V(persistentVolumeClaim) or V(none) (no volume; the directory
+        stays in the container's own layer), C(claim) (the claim's name, for V(persistentVolumeClaim)) and C(size_limit)
         (a quantity such as V(2Gi), for V(emptyDir)).
       - An init container C(seed-data) copies what the image has at each path into the volume when the volume is
         empty, so a package's directories are there and a persistent volume's data is never overwritten.

@@ -103,7 +103,7 @@ options:
   secret_keys:
     description:
       - The operator's own regular expressions of secret names (as M(replatform.kubernetes.legacy_service_facts)
-        O(secret_keys)): the scan treats a key they match as secret too, so one vocabulary extends both discovery
+        O(secret_keys)). The scan treats a key they match as secret too, so one vocabulary extends both discovery
         and the scan.
     type: list
     elements: str
