@@ -454,7 +454,7 @@ def slower_p_value(legacy_ms: list[float], new_ms: list[float]) -> float:
         start = end + 1
     n_old, n_new = len(legacy_ms), len(new_ms)
     total = n_old + n_new
-    u_new = sum(r for r, (_, side) in zip(ranks, values) if side == 1) - n_new * (n_new + 1) / 2.0
+    u_new = sum(r for r, (_value, side) in zip(ranks, values) if side == 1) - n_new * (n_new + 1) / 2.0
     mean = n_old * n_new / 2.0
     variance = n_old * n_new / 12.0 * ((total + 1) - ties / (total * (total - 1) if total > 1 else 1))
     if variance <= 0:
