@@ -96,6 +96,15 @@ options:
         point does not route by host name.
     type: dict
     default: {}
+  node_selector:
+    description: Node labels the pods must run on (C(spec.nodeSelector)), for a node pool of migrated services.
+    type: dict
+    default: {}
+  tolerations:
+    description: Tolerations of the pods (C(key), C(operator), C(value), C(effect), C(tolerationSeconds)), for a tainted node pool.
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -122,7 +131,8 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._manifests i
 
 
 def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2, http_paths=None, config_files=None, secret_files=None, secret_env=None,
-                      data_volumes=None, route="ingress", gateway=None, ingress_class=None, node_ports=None):
+                      data_volumes=None, route="ingress", gateway=None, ingress_class=None, node_ports=None,
+                      node_selector=None, tolerations=None):
     if not isinstance(profile, dict):
         raise AnsibleFilterError("service_manifests: the input must be a service profile (a dict), got %s" % type(profile).__name__)
     try:
@@ -132,6 +142,7 @@ def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2
             config_files=config_files, secret_files=secret_files, secret_env=secret_env,
             data_volume_overrides=data_volumes, route=route, gateway=gateway, ingress_class=ingress_class,
             node_ports={int(port): int(node_port) for port, node_port in (node_ports or {}).items()},
+            node_selector=node_selector, tolerations=tolerations,
         )
     except (ManifestError, ValueError, TypeError) as exc:
         raise AnsibleFilterError("service_manifests: %s" % exc) from exc

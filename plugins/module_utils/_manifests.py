@@ -200,6 +200,31 @@ def _route_input(route: str, gateway: dict[str, t.Any] | None, ingress_class: st
     return spec
 
 
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
+_TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}
+
+
+def _placement(node_selector: dict[str, str] | None, tolerations: list[dict[str, t.Any]] | None) -> dict[str, t.Any]:
+    """nodeSelector and tolerations for the pod: where it may run (a node pool for migrated services)."""
+    result: dict[str, t.Any] = {}
+    for key, value in (node_selector or {}).items():
+        _check(bool(_LABEL_KEY.match(str(key))) and isinstance(value, str) and bool(_LABEL_VALUE.match(value)),
+               "node_selector", "%r: %r is not a label key and value" % (key, value))
+    if node_selector:
+        result["nodeSelector"] = dict(sorted(node_selector.items()))
+    for index, item in enumerate(tolerations or []):
+        field = "tolerations[%d]" % index
+        _check(isinstance(item, dict) and not set(item) - _TOLERATION_KEYS, field,
+               "must be a dict with %s" % ", ".join(sorted(_TOLERATION_KEYS)))
+        _check(item.get("operator", "Equal") in ("Equal", "Exists"), field + ".operator", "%r is not Equal or Exists" % (item.get("operator"),))
+        _check(item.get("effect") in (None, "NoSchedule", "PreferNoSchedule", "NoExecute"), field + ".effect",
+               "%r is not NoSchedule, PreferNoSchedule or NoExecute" % (item.get("effect"),))
+    if tolerations:
+        result["tolerations"] = [dict(item) for item in tolerations]
+    return result
+
+
 def _node_ports(node_ports: dict[int, int] | None, ports: list[int]) -> dict[int, int]:
     result = {}
     for port, node_port in (node_ports or {}).items():
@@ -277,6 +302,8 @@ def render(
     gateway: dict[str, t.Any] | None = None,
     ingress_class: str | None = None,
     node_ports: dict[int, int] | None = None,
+    node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, t.Any]] | None = None,
 ) -> list[dict[str, t.Any]]:
     """Render the service's objects.
 
@@ -318,6 +345,7 @@ def render(
     ports = tcp_ports(profile)
     _check(bool(ports), "profile.listeners", "the service listens on no TCP port; nothing to route traffic to")
     route_spec = _route_input(route, gateway, ingress_class, hosts)
+    placement = _placement(node_selector, tolerations)
     node_ports = _node_ports(node_ports, ports)
     for port in http_paths:
         _check(port in ports, "http_paths", "port %r is not one the service listens on (%s)" % (port, ", ".join(map(str, ports))))
@@ -388,6 +416,7 @@ def render(
         mounted["env"] = secret_env
     annotations = {ANNOTATION_CONFIG_HASH: content_hash(mounted)}
     pod_spec: dict[str, t.Any] = {"containers": [container], "terminationGracePeriodSeconds": 30}
+    pod_spec.update(placement)
     if data:
         pod_spec["initContainers"] = [seed_container(image, data, security)]
     if pod_security:

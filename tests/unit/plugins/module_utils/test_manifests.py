@@ -235,3 +235,16 @@ def test_bad_route_input_names_the_field(kwargs, message):
     with pytest.raises(m.ManifestError) as exc:
         render(**kwargs)
     assert str(exc.value).startswith(message)
+
+
+def test_placement_on_a_node_pool():
+    pod = render(node_selector={"replatform.lab/node": "real"},
+                 tolerations=[{"key": "replatform.lab/real-node", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+                 )["Deployment"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"replatform.lab/node": "real"}
+    assert pod["tolerations"] == [{"key": "replatform.lab/real-node", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+    assert "nodeSelector" not in render()["Deployment"]["spec"]["template"]["spec"]
+    with pytest.raises(m.ManifestError, match=r"^tolerations\[0\].effect: 'NoRun' is not NoSchedule"):
+        render(tolerations=[{"key": "a", "effect": "NoRun"}])
+    with pytest.raises(m.ManifestError, match=r"^node_selector: 'a b'"):
+        render(node_selector={"a b": "c"})
