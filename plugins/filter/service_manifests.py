@@ -11,7 +11,7 @@ version_added: 0.1.0
 author:
   - Replatform Team (@replatform)
 description:
-  - Renders the Deployment, Service, Ingress (when O(hosts) is given), ConfigMap, Secret and PodDisruptionBudget
+  - Renders the Deployment, Service, route (Ingress, HTTPRoute or OpenShift Route, when O(hosts) is given), ConfigMap, Secret and PodDisruptionBudget
     of a service from the profile that M(replatform.kubernetes.legacy_service_facts) returned.
   - Deployment with readiness and liveness probes on the service's first TCP port (HTTP GET where O(http_paths)
     names a path), a rolling update with C(maxUnavailable=0), a non-root security context when the unit ran as a
@@ -76,6 +76,35 @@ options:
         empty, so a package's directories are there and a persistent volume's data is never overwritten.
     type: dict
     default: {}
+  route:
+    description:
+      - The object that routes O(hosts) to the Service. V(ingress) (networking.k8s.io/v1 Ingress), V(httproute)
+        (gateway.networking.k8s.io/v1 HTTPRoute attached to O(gateway)) or V(route) (route.openshift.io/v1 Route, one
+        host).
+    type: str
+    default: ingress
+    choices: [ingress, httproute, route]
+  gateway:
+    description: For O(route=httproute), the Gateway to attach to, a dict with C(name), C(namespace) and optionally C(section) (a listener name).
+    type: dict
+  ingress_class:
+    description: For O(route=ingress), the IngressClass (C(spec.ingressClassName)); the cluster's default class when omitted.
+    type: str
+  node_ports:
+    description:
+      - Port to node port (30000-32767). With any, the Service is of type NodePort, for TCP services (SMTP) the entry
+        point does not route by host name.
+    type: dict
+    default: {}
+  node_selector:
+    description: Node labels the pods must run on (C(spec.nodeSelector)), for a node pool of migrated services.
+    type: dict
+    default: {}
+  tolerations:
+    description: Tolerations of the pods (C(key), C(operator), C(value), C(effect), C(tolerationSeconds)), for a tainted node pool.
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -102,7 +131,8 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._manifests i
 
 
 def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2, http_paths=None, config_files=None, secret_files=None, secret_env=None,
-                      data_volumes=None):
+                      data_volumes=None, route="ingress", gateway=None, ingress_class=None, node_ports=None,
+                      node_selector=None, tolerations=None):
     if not isinstance(profile, dict):
         raise AnsibleFilterError("service_manifests: the input must be a service profile (a dict), got %s" % type(profile).__name__)
     try:
@@ -110,7 +140,9 @@ def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2
             profile, image, namespace, name=name, hosts=list(hosts or []), replicas=int(replicas),
             http_paths={int(port): path for port, path in (http_paths or {}).items()},
             config_files=config_files, secret_files=secret_files, secret_env=secret_env,
-            data_volume_overrides=data_volumes,
+            data_volume_overrides=data_volumes, route=route, gateway=gateway, ingress_class=ingress_class,
+            node_ports={int(port): int(node_port) for port, node_port in (node_ports or {}).items()},
+            node_selector=node_selector, tolerations=tolerations,
         )
     except (ManifestError, ValueError, TypeError) as exc:
         raise AnsibleFilterError("service_manifests: %s" % exc) from exc

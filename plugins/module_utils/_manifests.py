@@ -149,6 +149,136 @@ def seed_container(image: str, volumes: list[dict[str, t.Any]], security: dict[s
     }
 
 
+ROUTE_KINDS = ("ingress", "httproute", "route")
+# The lowest port a non-root user may bind without a capability; below it the pod sets this sysctl.
+UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
+
+
+def pod_security_contexts(profile: dict[str, t.Any], ports: list[int], run_as_user: int) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    """(container, pod) security contexts; Pod Security ``restricted`` for a service that runs as a user.
+
+    Every pod gets the RuntimeDefault seccomp profile and no privilege escalation. A service run as a
+    user runs as ``run_as_user``, non-root, with every capability dropped. To bind a port below 1024
+    it gets the namespaced sysctl ``net.ipv4.ip_unprivileged_port_start`` (allowed by ``restricted``)
+    rather than ``NET_BIND_SERVICE``: a capability the pod adds reaches a non-root process only
+    through file capabilities or ambient ones, which container runtimes do not set.
+    A service that ran as root keeps root (it drops privileges itself) and passes ``baseline`` only.
+    """
+    user = profile.get("user")
+    security: dict[str, t.Any] = {"allowPrivilegeEscalation": False}
+    pod: dict[str, t.Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if bool(user) and user != "root":
+        pod.update({"runAsNonRoot": True, "runAsUser": run_as_user, "runAsGroup": run_as_user, "fsGroup": run_as_user})
+        security["capabilities"] = {"drop": ["ALL"]}
+        low = [port for port in ports if port < 1024]
+        if low:
+            pod["sysctls"] = [{"name": UNPRIVILEGED_PORT_SYSCTL, "value": str(min(low))}]
+    return security, pod
+
+
+def _route_input(route: str, gateway: dict[str, t.Any] | None, ingress_class: str | None, hosts: t.Sequence[str]) -> dict[str, t.Any]:
+    _check(route in ROUTE_KINDS, "route", "%r is not one of %s" % (route, ", ".join(ROUTE_KINDS)))
+    spec: dict[str, t.Any] = {"kind": route}
+    if ingress_class is not None:
+        _check(route == "ingress", "ingress_class", "only for route ingress (route is %s)" % route)
+        _check(bool(_DNS_LABEL.match(ingress_class or "") or _DNS_NAME.match(ingress_class or "")), "ingress_class", "%r is not an IngressClass name" % (ingress_class,))
+        spec["ingress_class"] = ingress_class
+    if route == "httproute":
+        gateway = dict(gateway or {})
+        unknown = sorted(set(gateway) - {"name", "namespace", "section"})
+        _check(not unknown, "gateway", "unknown keys %s; allowed: name, namespace, section" % ", ".join(unknown))
+        for key in ("name", "namespace"):
+            _check(bool(_DNS_LABEL.match(str(gateway.get(key) or ""))), "gateway.%s" % key,
+                   "%r must name the Gateway the HTTPRoute attaches to (a DNS label)" % (gateway.get(key),))
+        if gateway.get("section") is not None:
+            _check(bool(_DNS_LABEL.match(str(gateway["section"]))), "gateway.section", "%r is not a listener name" % (gateway["section"],))
+        spec["gateway"] = gateway
+    else:
+        _check(not gateway, "gateway", "only for route httproute (route is %s)" % route)
+    if route == "route":
+        _check(len(hosts) <= 1, "hosts", "an OpenShift Route serves one host; got %d (route httproute or ingress serve several)" % len(hosts))
+    return spec
+
+
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
+_TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}
+
+
+def _placement(node_selector: dict[str, str] | None, tolerations: list[dict[str, t.Any]] | None) -> dict[str, t.Any]:
+    """nodeSelector and tolerations for the pod: where it may run (a node pool for migrated services)."""
+    result: dict[str, t.Any] = {}
+    for key, value in (node_selector or {}).items():
+        _check(bool(_LABEL_KEY.match(str(key))) and isinstance(value, str) and bool(_LABEL_VALUE.match(value)),
+               "node_selector", "%r: %r is not a label key and value" % (key, value))
+    if node_selector:
+        result["nodeSelector"] = dict(sorted(node_selector.items()))
+    for index, item in enumerate(tolerations or []):
+        field = "tolerations[%d]" % index
+        _check(isinstance(item, dict) and not set(item) - _TOLERATION_KEYS, field,
+               "must be a dict with %s" % ", ".join(sorted(_TOLERATION_KEYS)))
+        _check(item.get("operator", "Equal") in ("Equal", "Exists"), field + ".operator", "%r is not Equal or Exists" % (item.get("operator"),))
+        _check(item.get("effect") in (None, "NoSchedule", "PreferNoSchedule", "NoExecute"), field + ".effect",
+               "%r is not NoSchedule, PreferNoSchedule or NoExecute" % (item.get("effect"),))
+    if tolerations:
+        result["tolerations"] = [dict(item) for item in tolerations]
+    return result
+
+
+def _node_ports(node_ports: dict[int, int] | None, ports: list[int]) -> dict[int, int]:
+    result = {}
+    for port, node_port in (node_ports or {}).items():
+        _check(port in ports, "node_ports", "port %r is not one the service listens on (%s)" % (port, ", ".join(map(str, ports))))
+        _check(isinstance(node_port, int) and not isinstance(node_port, bool) and 30000 <= node_port <= 32767,
+               "node_ports[%s]" % port, "%r is not a node port (30000-32767, the API server's default range)" % (node_port,))
+        result[port] = node_port
+    _check(len(set(result.values())) == len(result), "node_ports", "two ports share a node port")
+    return result
+
+
+def route_objects(spec: dict[str, t.Any], meta: t.Callable[[str], dict[str, t.Any]], name: str, hosts: list[str], port: int) -> list[dict[str, t.Any]]:
+    """The object that routes the hosts to the Service: Ingress, HTTPRoute or OpenShift Route."""
+    if spec["kind"] == "httproute":
+        parent: dict[str, t.Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                    "name": spec["gateway"]["name"], "namespace": spec["gateway"]["namespace"]}
+        if spec["gateway"].get("section"):
+            parent["sectionName"] = spec["gateway"]["section"]
+        return [{
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": meta(name),
+            "spec": {
+                "parentRefs": [parent],
+                "hostnames": hosts,
+                "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                           "backendRefs": [{"name": name, "port": port}]}],
+            },
+        }]
+    if spec["kind"] == "route":
+        return [{
+            "apiVersion": "route.openshift.io/v1",
+            "kind": "Route",
+            "metadata": meta(name),
+            "spec": {"host": hosts[0], "to": {"kind": "Service", "name": name, "weight": 100},
+                     "port": {"targetPort": "p%d" % port}},
+        }]
+    ingress: dict[str, t.Any] = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": meta(name),
+        "spec": {
+            "rules": [
+                {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                                                   "backend": {"service": {"name": name, "port": {"number": port}}}}]}}
+                for host in hosts
+            ]
+        },
+    }
+    if spec.get("ingress_class"):
+        ingress["spec"]["ingressClassName"] = spec["ingress_class"]
+    return [ingress]
+
+
 def _sh(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
@@ -168,6 +298,12 @@ def render(
     resources: dict[str, t.Any] | None = None,
     run_as_user: int = SERVICE_UID,
     data_volume_overrides: dict[str, t.Any] | None = None,
+    route: str = "ingress",
+    gateway: dict[str, t.Any] | None = None,
+    ingress_class: str | None = None,
+    node_ports: dict[int, int] | None = None,
+    node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, t.Any]] | None = None,
 ) -> list[dict[str, t.Any]]:
     """Render the service's objects.
 
@@ -176,8 +312,12 @@ def render(
     the path its HTTP probes use; other ports are probed by TCP connect. ``secret_env`` holds the
     values of the service's secret environment (``_containerfile.secret_environment``): they go to a
     Secret ``<name>-env`` that the container takes with ``envFrom``, never into the image or a ConfigMap. ``hosts`` are the DNS names
-    the Ingress serves; without hosts there is no Ingress. Each data directory gets a volume
+    the route serves; without hosts there is no route. ``route`` chooses the route object (``ROUTE_KINDS``:
+    an Ingress, a Gateway API HTTPRoute attached to ``gateway`` {name, namespace, section}, or an
+    OpenShift Route). ``node_ports`` maps a port to the node port a NodePort Service opens for it (TCP
+    services the entry point does not route by name). Each data directory gets a volume
     (``data_volumes``; ``data_volume_overrides`` chooses its type), filled from the image first.
+    Pods pass Pod Security ``restricted`` when the service runs as a user (``pod_security``).
     """
     name = name or k8s_name(profile.get("requested") or profile.get("unit") or "")
     _check(bool(_DNS_LABEL.match(name or "")), "name", "%r is not a DNS label (lower-case letters, digits, '-', at most 63)" % name)
@@ -204,6 +344,9 @@ def render(
 
     ports = tcp_ports(profile)
     _check(bool(ports), "profile.listeners", "the service listens on no TCP port; nothing to route traffic to")
+    route_spec = _route_input(route, gateway, ingress_class, hosts)
+    placement = _placement(node_selector, tolerations)
+    node_ports = _node_ports(node_ports, ports)
     for port in http_paths:
         _check(port in ports, "http_paths", "port %r is not one the service listens on (%s)" % (port, ", ".join(map(str, ports))))
 
@@ -248,13 +391,7 @@ def render(
         handler: dict[str, t.Any] = {"httpGet": {"path": http_paths[first], "port": first}}
     else:
         handler = {"tcpSocket": {"port": first}}
-    user = profile.get("user")
-    non_root = bool(user) and user != "root"
-    security: dict[str, t.Any] = {"allowPrivilegeEscalation": False}
-    pod_security: dict[str, t.Any] = {}
-    if non_root:
-        pod_security = {"runAsNonRoot": True, "runAsUser": run_as_user, "runAsGroup": run_as_user, "fsGroup": run_as_user}
-        security["capabilities"] = {"drop": ["ALL"]}
+    security, pod_security = pod_security_contexts(profile, ports, run_as_user)
 
     container = {
         "name": name,
@@ -279,6 +416,7 @@ def render(
         mounted["env"] = secret_env
     annotations = {ANNOTATION_CONFIG_HASH: content_hash(mounted)}
     pod_spec: dict[str, t.Any] = {"containers": [container], "terminationGracePeriodSeconds": 30}
+    pod_spec.update(placement)
     if data:
         pod_spec["initContainers"] = [seed_container(image, data, security)]
     if pod_security:
@@ -296,30 +434,21 @@ def render(
             "template": {"metadata": {"labels": dict(labels), "annotations": annotations}, "spec": pod_spec},
         },
     })
+    service_ports = []
+    for port in ports:
+        entry = {"name": "p%d" % port, "port": port, "targetPort": port, "protocol": "TCP"}
+        if port in node_ports:
+            entry["nodePort"] = node_ports[port]
+        service_ports.append(entry)
     objects.append({
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": meta(name),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": selector,
-            "ports": [{"name": "p%d" % port, "port": port, "targetPort": port, "protocol": "TCP"} for port in ports],
-        },
+        "spec": {"type": "NodePort" if node_ports else "ClusterIP", "selector": selector, "ports": service_ports},
     })
     if hosts:
         web_port = next((port for port in ports if port in http_paths), first)
-        objects.append({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": meta(name),
-            "spec": {
-                "rules": [
-                    {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
-                                                       "backend": {"service": {"name": name, "port": {"number": web_port}}}}]}}
-                    for host in hosts
-                ]
-            },
-        })
+        objects += route_objects(route_spec, meta, name, list(hosts), web_port)
     objects.append({
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",

@@ -62,7 +62,7 @@ def test_root_service_gets_no_run_as_non_root():
     profile = esp_api_profile()
     profile["user"] = None
     pod = render(profile=profile)["Deployment"]["spec"]["template"]["spec"]
-    assert "securityContext" not in pod
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def test_secret_files_go_to_a_secret_and_are_mounted_read_only():
@@ -182,3 +182,69 @@ def test_port_out_of_range_is_refused():
     profile["listeners"] = [{"proto": "tcp", "port": 70000}]
     with pytest.raises(m.ManifestError, match=r"profile.listeners\[0\].port: 70000 is out of range"):
         render(profile=profile)
+
+
+def test_pods_pass_pod_security_restricted():
+    pod = render()["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True, "runAsUser": 10001,
+                                      "runAsGroup": 10001, "fsGroup": 10001}
+    for container in pod["containers"] + pod["initContainers"]:
+        assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    # A user's service on port 80 binds it through the namespaced sysctl restricted allows, not a capability.
+    profile = esp_api_profile()
+    profile["listeners"] = [dict(profile["listeners"][0], port=80), dict(profile["listeners"][0], port=8443)]
+    pod = render(profile=profile)["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["sysctls"] == [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]
+
+
+def test_route_kinds():
+    ingress = render(hosts=["api.esp.test"], ingress_class="traefik")["Ingress"]
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    assert ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "esp-api", "port": {"number": 8081}}
+    objects = render(hosts=["api.esp.test", "api2.esp.test"], route="httproute", gateway={"name": "lab", "namespace": "lab-ingress", "section": "web"})
+    assert "Ingress" not in objects
+    route = objects["HTTPRoute"]
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "lab", "namespace": "lab-ingress",
+                                            "sectionName": "web"}]
+    assert route["spec"]["hostnames"] == ["api.esp.test", "api2.esp.test"]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "esp-api", "port": 8081}]
+    openshift = render(hosts=["api.esp.test"], route="route")["Route"]
+    assert openshift["apiVersion"] == "route.openshift.io/v1"
+    assert openshift["spec"] == {"host": "api.esp.test", "to": {"kind": "Service", "name": "esp-api", "weight": 100}, "port": {"targetPort": "p8081"}}
+
+
+def test_node_port_service():
+    service = render(node_ports={8081: 30081})["Service"]
+    assert service["spec"]["type"] == "NodePort"
+    assert service["spec"]["ports"] == [{"name": "p8081", "port": 8081, "targetPort": 8081, "protocol": "TCP", "nodePort": 30081}]
+    assert render()["Service"]["spec"]["type"] == "ClusterIP"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"route": "gateway"}, "route: 'gateway' is not one of ingress, httproute, route"),
+    ({"route": "httproute", "hosts": ["a.esp.test"]}, "gateway.name: None must name the Gateway"),
+    ({"route": "httproute", "gateway": {"name": "lab", "namespace": "x", "port": 1}}, "gateway: unknown keys port"),
+    ({"gateway": {"name": "lab", "namespace": "x"}}, "gateway: only for route httproute (route is ingress)"),
+    ({"route": "route", "ingress_class": "traefik"}, "ingress_class: only for route ingress"),
+    ({"route": "route", "hosts": ["a.esp.test", "b.esp.test"]}, "hosts: an OpenShift Route serves one host; got 2"),
+    ({"node_ports": {80: 30080}}, "node_ports: port 80 is not one the service listens on (8081)"),
+    ({"node_ports": {8081: 8081}}, "node_ports[8081]: 8081 is not a node port (30000-32767"),
+])
+def test_bad_route_input_names_the_field(kwargs, message):
+    with pytest.raises(m.ManifestError) as exc:
+        render(**kwargs)
+    assert str(exc.value).startswith(message)
+
+
+def test_placement_on_a_node_pool():
+    pod = render(node_selector={"replatform.lab/node": "real"},
+                 tolerations=[{"key": "replatform.lab/real-node", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+                 )["Deployment"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"replatform.lab/node": "real"}
+    assert pod["tolerations"] == [{"key": "replatform.lab/real-node", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+    assert "nodeSelector" not in render()["Deployment"]["spec"]["template"]["spec"]
+    with pytest.raises(m.ManifestError, match=r"^tolerations\[0\].effect: 'NoRun' is not NoSchedule"):
+        render(tolerations=[{"key": "a", "effect": "NoRun"}])
+    with pytest.raises(m.ManifestError, match=r"^node_selector: 'a b'"):
+        render(node_selector={"a b": "c"})
