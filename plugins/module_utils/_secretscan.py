@@ -52,6 +52,8 @@ import os
 import re
 import typing as t
 
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import compile_patterns
+
 ALLOW_OPTION = "containerize_secret_allow"
 BINARY_SNIFF = 8192
 
@@ -190,6 +192,15 @@ def _norm_key(key: str) -> str:
     """The key lower-cased, camelCase split and - and . turned into _ (SSLPassPhraseDialog: ssl_pass_phrase_dialog)."""
     key = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key.lstrip("$@%:"))
     return key.lower().replace("-", "_").replace(".", "_")
+
+
+def operator_patterns(secret_keys: t.Iterable[str]) -> list[tuple[t.Pattern[str], str]]:
+    """The operator's own patterns only (``_secrets.compile_patterns`` validates them, naming the entry).
+
+    The built-in vocabulary of ``_secrets`` is left out on purpose: the scan has its own words and
+    exceptions, and a built-in name pattern such as ``auth`` would bypass them (WWW-Authenticate).
+    """
+    return [(rx, kind) for rx, kind in compile_patterns(secret_keys) if kind == "configured"]
 
 
 def is_secret_key(key: str, extra: Extra = ()) -> bool:

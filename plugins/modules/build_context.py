@@ -169,8 +169,8 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._containerfi
     render_context,
     write_context,
 )
-from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import SecretRuleError, compile_patterns
-from ansible_collections.replatform.kubernetes.plugins.module_utils._secretscan import SecretScanError, scan_built_context
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import SecretRuleError
+from ansible_collections.replatform.kubernetes.plugins.module_utils._secretscan import SecretScanError, operator_patterns, scan_built_context
 
 
 def main() -> None:
@@ -201,7 +201,7 @@ def main() -> None:
             mtimes={str(k): float(v) for k, v in p["mtimes"].items()},
             modes={str(k): _mode(v) for k, v in p["modes"].items()}, rules=p["foreground_rules"],
         )
-        scan = scan_built_context(context, p["secret_allow"], compile_patterns(p["secret_keys"]))
+        scan = scan_built_context(context, p["secret_allow"], operator_patterns(p["secret_keys"]))
         before = ""
         if os.path.isfile(os.path.join(p["dest"], "Containerfile")):
             with open(os.path.join(p["dest"], "Containerfile"), encoding="utf-8") as handle:

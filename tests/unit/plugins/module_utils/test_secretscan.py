@@ -9,12 +9,12 @@ import json
 
 import pytest
 
-from ansible_collections.replatform.kubernetes.plugins.module_utils._secrets import compile_patterns
 from ansible_collections.replatform.kubernetes.plugins.module_utils._secretscan import (
     RULES,
     SecretScanError,
     format_findings,
     is_secret_key,
+    operator_patterns,
     scan_context,
     scan_text,
     validate_allow,
@@ -352,7 +352,9 @@ def test_operator_secret_keys_extend_the_scan():
     # A home-grown daemon names its credential 'launchcode': no built-in word says secret.
     data = b"launchcode = Zq7vB2mK9xLw\n"
     assert scan_text("/etc/silo.conf", data) == []
-    extra = compile_patterns([r"launch_?code"])
+    extra = operator_patterns([r"launch_?code"])
     found = scan_text("/etc/silo.conf", data, extra)
     assert [(f["rule"], f["key"]) for f in found] == [("secret_assignment", "launchcode")]
     assert is_secret_key("LaunchCode", extra) and not is_secret_key("launch_pad", extra)
+    # Only the operator's patterns: the built-in vocabulary of discovery does not bypass the scan's exceptions.
+    assert operator_patterns([]) == [] and not is_secret_key("WWW-Authenticate", operator_patterns(["launch_?code"]))
