@@ -137,7 +137,9 @@ def seed_container(image: str, volumes: list[dict[str, t.Any]], security: dict[s
     steps = []
     for item in volumes:
         seed = "%s/%s" % (SEED_ROOT, item["name"])
-        steps.append("if [ -d %s ] && [ -z \"$(ls -A %s)\" ]; then cp -a %s/. %s/; fi" % (
+        # Entry by entry (find): `cp -a DIR/. SEED/` would also set the mount point's own mode and times,
+        # which a non-root user may not on a volume root (kubelet makes it root's, group fsGroup).
+        steps.append("if [ -d %s ] && [ -z \"$(ls -A %s)\" ]; then find %s -mindepth 1 -maxdepth 1 -exec cp -a {} %s/ \\;; fi" % (
             _sh(item["path"]), seed, _sh(item["path"]), seed))
     return {
         "name": "seed-data",

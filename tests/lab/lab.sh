@@ -6,11 +6,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
-# Order matters: hosts need the registry and base image; HAProxy's checks need the hosts.
-COMPONENTS=(registry hosts k8s dns haproxy standin)
-# The real worker node (tests/lab/node, docs/lab-node.md): opt-in with LAB_NODE=1 (cold build ~9 min).
+# Order matters: hosts need the registry and base image; HAProxy's checks need the hosts; the ingress
+# controller (Traefik, tests/lab/ingress, docs/lab-ingress.md) needs the control plane and the hosts' bridge.
+COMPONENTS=(registry hosts k8s ingress dns haproxy standin)
+# The real worker node (tests/lab/node, docs/lab-node.md): on unless LAB_NODE=0 (cold build ~9 min).
 # down always stops it; it needs the API server and the lab network, so it stops before k8s and hosts.
-if [[ ${LAB_NODE:-0} == 1 || ${1:-} == down ]]; then COMPONENTS=(registry hosts k8s node dns haproxy standin); fi
+if [[ ${LAB_NODE:-1} == 1 || ${1:-} == down ]]; then COMPONENTS=(registry hosts k8s node ingress dns haproxy standin); fi
 
 up() {
   local t0=$SECONDS k8s_log=$LAB_STATE/logs/k8s-up.log k8s_pid
@@ -31,9 +32,13 @@ up() {
     log "the Kubernetes control plane failed to start (log: $k8s_log)"
     rc=1
   fi
-  if [[ ${LAB_NODE:-0} == 1 ]] && ((rc == 0)); then
+  if [[ ${LAB_NODE:-1} == 1 ]] && ((rc == 0)); then
     log "starting node"
     bash "$LAB_DIR/node/up.sh" || rc=1
+  fi
+  if ((rc == 0)); then
+    log "starting ingress"
+    bash "$LAB_DIR/ingress/up.sh" || rc=1
   fi
   # Stand-ins follow the cluster's Deployments: they need the control plane.
   ((rc != 0)) || bash "$LAB_DIR/standin/up.sh" || rc=1

@@ -38,6 +38,7 @@ LAB_TSIG_KEY_NAME=replatform-lab
 LAB_NET_NAME=replatform-lab
 LAB_NET_SUBNET=10.231.7.0/24
 LAB_NET_GATEWAY=10.231.7.1
+LAB_POD_SUPERNET=10.244.0.0/16   # every pod CIDR of the lab (kwok nodes, the real node)
 # Legacy hosts: name=ip:role
 LAB_HOSTS=(legacy-web1=10.231.7.11:web legacy-web2=10.231.7.12:web legacy-mail1=10.231.7.21:mail
   legacy-corpus1=10.231.7.41:corpus)
@@ -80,6 +81,10 @@ pid_alive() { [[ -s $1 ]] && proc_live "$(cat "$1")"; }
 lab_route_guard() {
   ip route show table main | grep -q "^unreachable $LAB_NET_SUBNET .*metric 4242" ||
     ip route replace unreachable "$LAB_NET_SUBNET" metric 4242
+  # Pod IPs (kwok's fake pods 10.244.0-1.x, the real node's 10.244.8.0/24 has its own, more specific
+  # route): the ingress controller dials them, and without this they would follow the default route out.
+  ip route show table main | grep -q "^unreachable $LAB_POD_SUPERNET .*metric 4242" ||
+    ip route replace unreachable "$LAB_POD_SUPERNET" metric 4242
 }
 
 # stop_pidfile PIDFILE [NAME]: TERM, then KILL after 10 s; removes the file.

@@ -373,6 +373,12 @@ start() {
     stop_pidfile "$(pidfile "$name")" "$name"
   fi
   port=${PORT[$name]}
+  # A process just stopped may hold its listening socket for a moment longer.
+  local _i
+  for _i in $(seq 50); do
+    [[ -n $port && -n $(ss -Hltn "sport = :$port") ]] || break
+    sleep 0.2
+  done
   if [[ -n $port && -n $(ss -Hltn "sport = :$port") ]]; then
     die "$name is not running from $(pidfile "$name") but port $port is taken: $(ss -Hltnp "sport = :$port")"
   fi

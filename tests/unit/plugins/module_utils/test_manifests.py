@@ -86,8 +86,8 @@ def test_data_directories_become_volumes_seeded_from_the_image():
     assert seed["securityContext"] == pod["containers"][0]["securityContext"]
     assert seed["volumeMounts"] == [{"name": "data-var-lib-esp-api", "mountPath": "/replatform-seed/data-var-lib-esp-api"}]
     # Only into an empty volume: a persistent volume's data is never overwritten.
-    assert ("if [ -d '/var/lib/esp-api' ] && [ -z \"$(ls -A /replatform-seed/data-var-lib-esp-api)\" ]; then cp -a "
-            "'/var/lib/esp-api'/. /replatform-seed/data-var-lib-esp-api/; fi") in seed["command"][2]
+    assert ("if [ -d '/var/lib/esp-api' ] && [ -z \"$(ls -A /replatform-seed/data-var-lib-esp-api)\" ]; then find '/var/lib/esp-api' "
+            "-mindepth 1 -maxdepth 1 -exec cp -a {} /replatform-seed/data-var-lib-esp-api/ \\;; fi") in seed["command"][2]
 
 
 def test_data_volume_overrides():
