@@ -183,7 +183,8 @@ def _route_input(route: str, gateway: dict[str, t.Any] | None, ingress_class: st
     spec: dict[str, t.Any] = {"kind": route}
     if ingress_class is not None:
         _check(route == "ingress", "ingress_class", "only for route ingress (route is %s)" % route)
-        _check(bool(_DNS_LABEL.match(ingress_class or "") or _DNS_NAME.match(ingress_class or "")), "ingress_class", "%r is not an IngressClass name" % (ingress_class,))
+        _check(bool(_DNS_LABEL.match(ingress_class or "") or _DNS_NAME.match(ingress_class or "")), "ingress_class",
+               "%r is not an IngressClass name" % (ingress_class,))
         spec["ingress_class"] = ingress_class
     if route == "httproute":
         gateway = dict(gateway or {})
