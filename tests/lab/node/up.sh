@@ -59,7 +59,8 @@ issue() {
   )
 }
 # Certificates checked once per change of the CA, the certificates or the node IP (openssl is slow here).
-pki_stamp=$(cat "$K8S_PKI/ca.crt" "$NODE_PKI"/*.crt 2>/dev/null | { cat; echo "$NODE_IP"; } | sha256sum | cut -c1-16)
+# (On a first start there are no certificates yet: the glob matches nothing and cat fails, which is fine.)
+pki_stamp=$( { cat "$K8S_PKI/ca.crt" "$NODE_PKI"/*.crt 2>/dev/null || true; echo "$NODE_IP"; } | sha256sum | cut -c1-16)
 if [[ $(cat "$NODE_PKI/.checked" 2>/dev/null) != "$pki_stamp" ]]; then
   base="basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
