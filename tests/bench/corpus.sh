@@ -49,7 +49,7 @@ for svc in "${services[@]}"; do
   image=$(grep -oE "$registry/replatform/$svc:[0-9a-f]{12}" "$work/$svc-cold.log" | head -1)
   size=$(podman image inspect --format '{{.Size}}' "$image" 2>/dev/null | awk '{printf "%.0f", $1 / 1000000}')
   again=$(run "$svc" "$work/$svc-again.log") || { printf '%-12s %9.1fs %10s\n' "$svc" "$cold" "FAILED"; continue; }
-  changed=$(awk '/ : ok=/ { for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) c = c " " $1 $i } END { print c }' "$work/$svc-again.log")
+  changed=$(awk '/ : ok=/ { for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) c = c " " $1 ":" $i } END { print c }' "$work/$svc-again.log")
   verdict=$("${kubectl[@]}" -n "$ns" get configmap "replatform-ledger-$svc" -o jsonpath='{.data.record\.json}' | python3 -c 'import json,sys; print(json.load(sys.stdin).get("verify", {}).get("verdict", "-"))')
   printf '%-12s %9.1fs %9.1fs %9s %8s %s\n' "$svc" "$cold" "$again" "$size" "$verdict" "$changed"
 done
