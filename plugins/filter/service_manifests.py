@@ -105,6 +105,12 @@ options:
     type: list
     elements: dict
     default: []
+  resources:
+    description:
+      - The container's C(requests) and C(limits), each a dict of C(cpu) and C(memory) quantities.
+      - Empty, the default is requests of 100m CPU and 128Mi memory and a 512Mi memory limit.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -132,7 +138,7 @@ from ansible_collections.replatform.kubernetes.plugins.module_utils._manifests i
 
 def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2, http_paths=None, config_files=None, secret_files=None, secret_env=None,
                       data_volumes=None, route="ingress", gateway=None, ingress_class=None, node_ports=None,
-                      node_selector=None, tolerations=None):
+                      node_selector=None, tolerations=None, resources=None):
     if not isinstance(profile, dict):
         raise AnsibleFilterError("service_manifests: the input must be a service profile (a dict), got %s" % type(profile).__name__)
     try:
@@ -142,7 +148,7 @@ def service_manifests(profile, image, namespace, name=None, hosts=(), replicas=2
             config_files=config_files, secret_files=secret_files, secret_env=secret_env,
             data_volume_overrides=data_volumes, route=route, gateway=gateway, ingress_class=ingress_class,
             node_ports={int(port): int(node_port) for port, node_port in (node_ports or {}).items()},
-            node_selector=node_selector, tolerations=tolerations,
+            node_selector=node_selector, tolerations=tolerations, resources=resources or None,
         )
     except (ManifestError, ValueError, TypeError) as exc:
         raise AnsibleFilterError("service_manifests: %s" % exc) from exc

@@ -208,6 +208,24 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 _TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}
 
 
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|[kMGTPE]i?)?$")
+
+
+def _resources(resources: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    """The container's requests and limits (cpu, memory as Kubernetes quantities); empty: the defaults."""
+    if not resources:
+        return DEFAULT_RESOURCES
+    _check(isinstance(resources, dict), "resources", "%r must be a dict with requests and/or limits" % (resources,))
+    for part, values in resources.items():
+        _check(part in ("requests", "limits"), "resources", "unknown %r (allowed: requests, limits)" % (part,))
+        _check(isinstance(values, dict), "resources.%s" % part, "%r must be a dict of cpu and/or memory" % (values,))
+        for key, value in values.items():
+            field = "resources.%s.%s" % (part, key)
+            _check(key in ("cpu", "memory"), "resources.%s" % part, "unknown %r (allowed: cpu, memory)" % (key,))
+            _check(not isinstance(value, bool) and bool(_QUANTITY.match(str(value))), field, "%r is not a quantity (e.g. 100m, 0.5, 128Mi)" % (value,))
+    return {part: {key: str(value) for key, value in values.items()} for part, values in resources.items()}
+
+
 def _placement(node_selector: dict[str, str] | None, tolerations: list[dict[str, t.Any]] | None) -> dict[str, t.Any]:
     """nodeSelector and tolerations for the pod: where it may run (a node pool for migrated services)."""
     result: dict[str, t.Any] = {}
@@ -402,7 +420,7 @@ def render(
         "ports": [{"name": "p%d" % port, "containerPort": port, "protocol": "TCP"} for port in ports],
         "readinessProbe": dict(handler, periodSeconds=2, failureThreshold=3),
         "livenessProbe": dict(handler, initialDelaySeconds=10, periodSeconds=10, failureThreshold=3),
-        "resources": resources or DEFAULT_RESOURCES,
+        "resources": _resources(resources),
         "securityContext": security,
     }
     data = data_volumes(profile, data_volume_overrides)

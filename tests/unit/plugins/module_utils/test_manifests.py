@@ -248,3 +248,24 @@ def test_placement_on_a_node_pool():
         render(tolerations=[{"key": "a", "effect": "NoRun"}])
     with pytest.raises(m.ManifestError, match=r"^node_selector: 'a b'"):
         render(node_selector={"a b": "c"})
+
+
+def test_resources_default_and_override():
+    container = render()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"] == m.DEFAULT_RESOURCES
+    small = {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": 0.5}}
+    container = render(resources=small)["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"] == {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "0.5"}}
+
+
+@pytest.mark.parametrize("resources, message", [
+    ({"request": {"cpu": "1"}}, "resources: unknown 'request' (allowed: requests, limits)"),
+    ({"limits": {"gpu": "1"}}, "resources.limits: unknown 'gpu' (allowed: cpu, memory)"),
+    ({"limits": {"memory": "lots"}}, "resources.limits.memory: 'lots' is not a quantity"),
+    ({"requests": {"cpu": True}}, "resources.requests.cpu: True is not a quantity"),
+    ({"requests": "100m"}, "resources.requests: '100m' must be a dict of cpu and/or memory"),
+])
+def test_bad_resources_name_the_field(resources, message):
+    with pytest.raises(m.ManifestError) as exc:
+        render(resources=resources)
+    assert str(exc.value).startswith(message)
