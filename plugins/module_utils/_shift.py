@@ -10,6 +10,12 @@ server of the backend in one runtime API call, saves ``show servers state`` to t
 ``watch`` seconds. When the gate (``_gate.evaluate``) fails, it gives all weight back to the legacy
 servers at once, saves the state again and reports why. Weight 0 drains a server: HAProxy sends it
 no new requests or connections and lets those in progress finish.
+
+The watch fails closed: when the statistics cannot be read (the runtime socket gone, HAProxy
+restarting, an answer that does not parse), the legacy weights are restored before the step fails,
+and when even that is refused the error says that traffic may still be on the new servers. A
+counter that goes down (a reload or restart starts a new worker from zero) restarts the window
+instead of being read as a negative, hence zero, error count.
 """
 
 from __future__ import annotations
@@ -123,23 +129,64 @@ def shift_step(
         return result
 
     start = clock()
-    samples = [(start, rows_now(api, backend))]
+    try:
+        samples = [(start, rows_now(api, backend))]
+    except WATCH_ERRORS as exc:
+        return _fail_closed(api, backend, result, (base, legacy, new_servers, state_file), exc, 0.0)
     verdict = None
+    restarts = 0
     while clock() - start < watch:
         sleep(min(settings["interval"], max(0.0, watch - (clock() - start))))
         now = clock()
-        sample = rows_now(api, backend)
+        try:
+            sample = rows_now(api, backend)
+        except WATCH_ERRORS as exc:
+            return _fail_closed(api, backend, result, (base, legacy, new_servers, state_file), exc, now - start)
+        if counters_went_down(samples[-1][1], sample):
+            samples, restarts = [(now, sample)], restarts + 1
+            continue
         samples.append((now, sample))
         while len(samples) > 2 and now - samples[1][0] >= settings["window"]:
             samples.pop(0)
         verdict = evaluate(samples[0][1], sample, legacy, new_servers, settings, mode)
         if not verdict["ok"]:
-            restore = plan_weights(base, legacy, new_servers, 0)
-            set_weights(api, backend, restore, state_file)
-            result.update(aborted=True, weights=restore, share=0.0, changed=True, gate=verdict, watched=round(now - start, 2),
-                          aborted_after=round(now - start, 2))
-            return result
-    result.update(gate=verdict, watched=round(clock() - start, 2))
+            result["window_restarts"] = restarts
+            return _abort(api, backend, result, (base, legacy, new_servers, state_file), verdict, now - start)
+    result.update(gate=verdict, watched=round(clock() - start, 2), window_restarts=restarts)
+    return result
+
+
+# What reading the statistics may raise: the socket (OSError), HAProxy's answer (HAProxyError), a row
+# that lacks a column (KeyError, ValueError).
+WATCH_ERRORS = (HAProxyError, OSError, KeyError, ValueError)
+_COUNTERS = ("stot", "econ", "eresp", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
+
+
+def counters_went_down(before: dict[str, dict[str, t.Any]], after: dict[str, dict[str, t.Any]]) -> bool:
+    """True when a cumulative counter of a server is lower than before: HAProxy's counters were reset."""
+    for name, row in after.items():
+        old = before.get(name) or {}
+        if any((row.get(key) or 0) < (old.get(key) or 0) for key in _COUNTERS):
+            return True
+    return False
+
+
+def _fail_closed(api: RuntimeAPI, backend: str, result: dict[str, t.Any], plan: tuple, error: Exception, watched: float) -> dict[str, t.Any]:
+    """The gate cannot see: give all weight back to the legacy servers, and report it as a failed gate."""
+    reason = "the gate could not read HAProxy's statistics (%s: %s)" % (type(error).__name__, error)
+    return _abort(api, backend, result, plan, {"ok": False, "reasons": [reason], "new": None, "legacy": None}, watched)
+
+
+def _abort(api: RuntimeAPI, backend: str, result: dict[str, t.Any], plan: tuple, gate: dict[str, t.Any], watched: float) -> dict[str, t.Any]:
+    """All weight back to the legacy servers; when HAProxy refuses even that, say where the traffic may be."""
+    base, legacy, new_servers, state_file = plan
+    restore = plan_weights(base, legacy, new_servers, 0)
+    try:
+        set_weights(api, backend, restore, state_file)
+    except (ShiftError,) + WATCH_ERRORS as exc:
+        raise ShiftError("%s, and giving the weight back to the legacy servers failed too (%s): traffic may still be on %s; "
+                         "run the rollback playbook" % ("; ".join(gate["reasons"]), exc, ", ".join(new_servers))) from None
+    result.update(aborted=True, weights=restore, share=0.0, changed=True, gate=gate, watched=round(watched, 2), aborted_after=round(watched, 2))
     return result
 
 

@@ -19,6 +19,10 @@ description:
     compares the new servers with the legacy ones over a sliding window (5xx share, connection and
     response errors, response time, health check). When the gate fails, all weight goes back to the
     legacy servers at once and the module fails with the reasons; RV(aborted) is true.
+  - The watch fails closed. When the statistics cannot be read (the runtime socket gone, HAProxy restarting,
+    an answer that does not parse), all weight goes back to the legacy servers before the module fails; when
+    HAProxy refuses even that, the message says that traffic may still be on the new servers. A counter that
+    goes down (a reload starts a new worker from zero) starts the window again instead of passing it.
   - Weight 0 drains a server, it does not cut it. HAProxy sends it no new requests or connections, and
     lets those in progress finish.
   - Written because M(community.general.haproxy) sets the weight of one server per call, cannot return
@@ -127,6 +131,10 @@ watched:
   description: Seconds the gate was watched.
   returned: success
   type: float
+window_restarts:
+  description: How often the gate's window started again because HAProxy's counters went down (a reload or restart).
+  returned: when watched
+  type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule
