@@ -32,8 +32,9 @@ import time
 import typing as t
 
 DEFAULT_ALLOWED_METHODS = ("GET", "HEAD")
-# Headers that differ on every answer; never compared.
-ALWAYS_IGNORED_HEADERS = ("date",)
+# Never compared: Date differs on every answer; the hop-by-hop headers (RFC 9110 section 7.6.1) belong to one
+# connection, and the load balancer in front of both platforms makes its own towards the client.
+ALWAYS_IGNORED_HEADERS = ("date", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade")
 USER_AGENT = "replatform-verify/1"
 PREVIEW_CHARS = 160
 

@@ -14,7 +14,8 @@ description:
     endpoint, round-robin, and compares status codes, bodies, headers and latency.
   - For HTTP, a status or body the new endpoint gives and no legacy endpoint gave is a failure; every
     header that differs (C(Server), version headers, C(Via), C(ETag), ...) is a warning, for the
-    customer notice. C(Date) is never compared.
+    customer notice. C(Date) and the hop-by-hop headers (C(Connection), C(Keep-Alive), C(Transfer-Encoding),
+    C(TE), C(Trailer), C(Upgrade), C(Proxy-Connection)) are never compared: they belong to one connection.
   - For SMTP, reads the banner and the C(EHLO) answer, then sends C(QUIT); it never sends C(MAIL FROM),
     C(RCPT TO) or C(DATA), so nothing is queued. A reply code that differs, or a capability the legacy
     hosts announce and the new endpoint does not (for example C(STARTTLS)), is a failure; a banner or
@@ -110,7 +111,7 @@ options:
     type: int
     default: 1
   ignore_headers:
-    description: Response headers not compared (case does not matter), in addition to C(Date).
+    description: Response headers not compared (case does not matter), in addition to C(Date) and the hop-by-hop headers.
     type: list
     elements: str
     default: []
