@@ -22,7 +22,8 @@ DEFAULT_GATE: dict[str, t.Any] = {
     # Share of the new servers' HTTP responses that may be 5xx (and never more than this many times
     # the legacy servers' share, when theirs is higher).
     "max_5xx_rate": 0.01,
-    # Share of the new servers' sessions that may end in a connection or response error (econ, eresp).
+    # Share of the new servers' sessions that may end in a connection or response error (econ, eresp), or
+    # that HAProxy retried on another server (wretr, wredis).
     "max_error_rate": 0.01,
     # The new servers' average response time may be at most this factor of the legacy servers' ...
     "max_rtime_factor": 3.0,
@@ -123,22 +124,26 @@ def share(weights: dict[str, int], new: t.Sequence[str]) -> float:
 
 
 def _group(rows: dict[str, dict[str, t.Any]], names: t.Sequence[str]) -> dict[str, t.Any]:
-    requests = errors = fivexx = sessions = 0
+    requests = errors = fivexx = sessions = retried = 0
     rtimes = []
     for name in names:
         row = rows.get(name) or {}
         responses = sum((row.get(k) or 0) for k in ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"))
         requests += responses
         fivexx += row.get("hrsp_5xx") or 0
-        errors += (row.get("econ") or 0) + (row.get("eresp") or 0)
+        # A request HAProxy tried again (wretr) or sent to another server (wredis) failed here first, even
+        # when the client got an answer from elsewhere: an error of this server.
+        retried += (row.get("wretr") or 0) + (row.get("wredis") or 0)
+        errors += (row.get("econ") or 0) + (row.get("eresp") or 0) + (row.get("wretr") or 0) + (row.get("wredis") or 0)
         sessions += row.get("stot") or 0
         if row.get("rtime") is not None and responses:
             rtimes.append(row["rtime"])
-    return {"requests": requests, "5xx": fivexx, "errors": errors, "sessions": sessions, "rtime": max(rtimes) if rtimes else None}
+    return {"requests": requests, "5xx": fivexx, "errors": errors, "retried": retried, "sessions": sessions,
+            "rtime": max(rtimes) if rtimes else None}
 
 
 def _delta(after: dict[str, t.Any], before: dict[str, t.Any]) -> dict[str, t.Any]:
-    out = {k: max(0, after[k] - before[k]) for k in ("requests", "5xx", "errors", "sessions")}
+    out = {k: max(0, after[k] - before[k]) for k in ("requests", "5xx", "errors", "retried", "sessions")}
     out["rtime"] = after["rtime"]
     return out
 
@@ -174,9 +179,10 @@ def evaluate(before: dict[str, dict[str, t.Any]], after: dict[str, dict[str, t.A
     if fresh["errors"]:
         limit = max(settings["max_error_rate"], old["error_rate"] * 2)
         if (enough and fresh["error_rate"] > limit) or (not enough and fresh["errors"] >= settings["errors_abort_below_min"]):
-            reasons.append("connection/response errors on the new servers: %d in %d %s (%.1f%%; legacy %.1f%%, limit %.1f%%)"
+            reasons.append("connection/response errors on the new servers: %d in %d %s (%.1f%%; legacy %.1f%%, limit %.1f%%)%s"
                            % (fresh["errors"], fresh["volume"], "requests" if mode == "http" else "sessions",
-                              100 * fresh["error_rate"], 100 * old["error_rate"], 100 * limit))
+                              100 * fresh["error_rate"], 100 * old["error_rate"], 100 * limit,
+                              ", %d of them retried on another server" % fresh["retried"] if fresh["retried"] else ""))
     if enough and fresh["rtime"] is not None and old["rtime"] is not None:
         limit = max(settings["min_rtime_ms"], old["rtime"] * settings["max_rtime_factor"])
         if fresh["rtime"] > limit:

@@ -159,7 +159,7 @@ def shift_step(
 # What reading the statistics may raise: the socket (OSError), HAProxy's answer (HAProxyError), a row
 # that lacks a column (KeyError, ValueError).
 WATCH_ERRORS = (HAProxyError, OSError, KeyError, ValueError)
-_COUNTERS = ("stot", "econ", "eresp", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
+_COUNTERS = ("stot", "econ", "eresp", "wretr", "wredis", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
 
 
 def counters_went_down(before: dict[str, dict[str, t.Any]], after: dict[str, dict[str, t.Any]]) -> bool:

@@ -174,3 +174,12 @@ def test_gate_on_a_real_show_stat_capture():
     assert not verdict["ok"]
     assert verdict["reasons"][0].startswith("server legacy-web1 is DOWN (HAProxy's health check: ")
     assert verdict["new"]["requests"] == 0 and verdict["new"]["5xx_rate"] == 0.0
+
+
+def test_gate_counts_requests_retried_on_another_server():
+    # The clients got answers (HAProxy retried them on the legacy servers), but the new server failed them first.
+    before, after = window(row(hrsp_2xx=60, stot=100, wretr=30, wredis=10))
+    verdict = g.evaluate(before, after, LEGACY, NEW, SETTINGS)
+    assert verdict["new"]["retried"] == 40 and verdict["new"]["errors"] == 40
+    assert verdict["reasons"] == ["connection/response errors on the new servers: 40 in 60 requests (66.7%; legacy 0.0%, limit 1.0%), "
+                                  "40 of them retried on another server"]
