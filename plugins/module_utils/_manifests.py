@@ -178,6 +178,26 @@ def pod_security_contexts(profile: dict[str, t.Any], ports: list[int], run_as_us
     return security, pod
 
 
+_PSS_ORDER = {"privileged": 0, "baseline": 1, "restricted": 2}
+
+
+def pod_security_level(profile: dict[str, t.Any]) -> str:
+    """The strictest Pod Security level the service's pods pass: restricted when it runs as a user, else baseline."""
+    user = profile.get("user")
+    return "restricted" if bool(user) and user != "root" else "baseline"
+
+
+def pod_security_refusal(profile: dict[str, t.Any], namespace: str, labels: dict[str, str] | None) -> str:
+    """Why the namespace's enforced Pod Security level would refuse the service's pods, or ''."""
+    enforce = (labels or {}).get("pod-security.kubernetes.io/enforce")
+    level = pod_security_level(profile)
+    if enforce not in _PSS_ORDER or _PSS_ORDER[enforce] <= _PSS_ORDER[level]:
+        return ""
+    return ("%s runs as root (its unit sets no User=, or User=root), so its pods pass Pod Security %s at most; namespace %s "
+            "enforces %s, which admits no root container: migrate it into a namespace that enforces %s (replatform_pod_security) "
+            "or run the service as a user on its legacy hosts first" % (profile.get("unit") or "the service", level, namespace, enforce, level))
+
+
 def _route_input(route: str, gateway: dict[str, t.Any] | None, ingress_class: str | None, hosts: t.Sequence[str]) -> dict[str, t.Any]:
     _check(route in ROUTE_KINDS, "route", "%r is not one of %s" % (route, ", ".join(ROUTE_KINDS)))
     spec: dict[str, t.Any] = {"kind": route}

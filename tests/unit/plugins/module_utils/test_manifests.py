@@ -269,3 +269,16 @@ def test_bad_resources_name_the_field(resources, message):
     with pytest.raises(m.ManifestError) as exc:
         render(resources=resources)
     assert str(exc.value).startswith(message)
+
+
+@pytest.mark.parametrize("user, enforce, refused", [
+    ("root", "restricted", True), ("", "restricted", True), ("esp", "restricted", False),
+    ("root", "baseline", False), ("root", None, False), ("root", "privileged", False), ("esp", "baseline", False),
+])
+def test_pod_security_refusal(user, enforce, refused):
+    labels = {"pod-security.kubernetes.io/enforce": enforce} if enforce else {}
+    reason = m.pod_security_refusal({"unit": "nginx.service", "user": user}, "apps", labels)
+    assert bool(reason) == refused
+    if refused:
+        assert reason.startswith("nginx.service runs as root (its unit sets no User=, or User=root), so its pods pass Pod Security baseline at most; "
+                                 "namespace apps enforces restricted")
