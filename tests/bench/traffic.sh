@@ -4,23 +4,24 @@
 #   2. HTTP cutover: the same load while shift_traffic moves web 0 -> 100 % (1, 5, 25, 50, 100, gated
 #      pauses) and rollback.yml moves it back.
 #   3. SMTP baseline and cutover: sessions (banner, EHLO, QUIT) while mail moves 0 -> 100 % and back.
-#   4. Faults: the web stand-in answers 500, then refuses connections, one second into the first step:
-#      time from the fault to all weight on the legacy servers, and the requests that failed meanwhile.
-# The new platform is the LAB STAND-IN (tests/lab/standin): the services' images run with podman.
-# Usage: tests/bench/traffic.sh   (the lab must be up; about 6 minutes)
+#   4. Faults on the real pods (tests/lab/faults), one second into the first step: the web pods answer
+#      500, then there is no pod (Traefik answers 503): time from the fault to all weight on the legacy
+#      servers, and the requests that failed meanwhile.
+#   5. A pod deleted, then a container killed, during a shift: how many requests failed, and the gate's verdict.
+# The new platform is real: pods on the lab's node (tests/lab/node) behind Traefik (HTTP) and a node port (SMTP).
+# Usage: tests/bench/traffic.sh   (the lab must be up; about 7 minutes)
 set -uo pipefail
 source "$(dirname "$0")/../lab/lib/common.sh"
 cd "$REPO_DIR" || exit 1
 export PATH=$LAB_VENV/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$LAB_STATE/collections ANSIBLE_NOCOLOR=1
 work=$(mktemp -d)
-standin=(bash tests/lab/standin/standin.sh)
-declare -A endpoint=([web]=10.231.7.31/80 [mail]=10.231.7.34/25)  # replatform_services.*.new_endpoint
+fault=(bash tests/lab/faults/fault.sh)
 PAUSE=${BENCH_PAUSE:-5}
 WRK=(wrk -t1 -c8 --latency -H "Host: www.$LAB_DNS_ZONE" "http://$LAB_HAPROXY_HTTP/")
 
 cleanup() {
   for s in web mail; do
-    "${standin[@]}" fault "$s" ok >/dev/null 2>&1
+    "${fault[@]}" "$s" ok >/dev/null 2>&1
     ansible-playbook playbooks/rollback.yml -e "service=$s" >/dev/null 2>&1
   done
   rm -rf "$work"
@@ -51,13 +52,13 @@ smtp_summary() { # smtp_summary FILE -> "sessions failed p50 p99"
 }
 row() { printf '%-34s %10s %8s %10s %10s %10s  %s\n' "$@"; }
 
-echo "preparing: web and mail deployed (migrate.yml up to deploy), their stand-ins up, all traffic on the legacy hosts"
+echo "preparing: web and mail deployed (migrate.yml up to deploy), their pods ready, all traffic on the legacy hosts"
 for s in web mail; do
   play "$work/migrate-$s.log" playbooks/migrate.yml -e "service=$s" -e migrate_until=deploy >/dev/null || { tail -20 "$work/migrate-$s.log"; die "migrate $s failed"; }
-  # The lab's stand-in watcher runs the Deployment's image on the service's new_endpoint.
-  wait_for 60 "the stand-in of $s" bash -c "</dev/tcp/${endpoint[$s]}" || die "stand-in $s did not start"
   play "$work/rollback-$s.log" playbooks/rollback.yml -e "service=$s" >/dev/null
 done
+wait_for 60 "the web pods through Traefik" curl -fsS -o /dev/null -H "Host: www.$LAB_DNS_ZONE" "http://$LAB_NET_GATEWAY:8000/healthz" || die "web does not answer through Traefik"
+wait_for 60 "mail's node port" bash -c "</dev/tcp/$LAB_NET_GATEWAY/30025" || die "mail's node port does not answer"
 sleep 2
 
 echo
@@ -93,9 +94,9 @@ row "cutover 0->100% and rollback" "$req" "$bad" "$p50" "$p99" "" "${t_shift}s /
 python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["errors"]; e and print("  SMTP errors:", "; ".join(e))' "$work/smtp-cut.json"
 
 echo
-row "Faults in the new endpoint (web)" requests failed "" "" "" "fault -> all weight on legacy"
-for mode in 5xx refuse; do
-  "${standin[@]}" fault-when-weighted web "$mode" 1 >"$work/inject-$mode.json" 2>"$work/inject-$mode.err" &
+row "Faults on the web pods" requests failed "" "" "" "fault -> all weight on legacy"
+for mode in 5xx down; do
+  "${fault[@]}" when-weighted web "$mode" 1 >"$work/inject-$mode.json" 2>"$work/inject-$mode.err" &
   injector=$!
   "${WRK[@]}" -d25s >"$work/fault-$mode.txt" 2>&1 &
   load=$!
@@ -103,11 +104,32 @@ for mode in 5xx refuse; do
   play "$work/shift-fault-$mode.log" tests/bench/shift.yml -e service=web -e "pause=$PAUSE" -e '{"steps": [5, 25, 100]}' >/dev/null
   wait "$injector"
   wait "$load"
-  "${standin[@]}" fault web ok >/dev/null
+  "${fault[@]}" web ok >/dev/null
+  wait_for 60 "the web pods again" curl -fsS -o /dev/null -H "Host: www.$LAB_DNS_ZONE" "http://$LAB_NET_GATEWAY:8000/healthz"
   read -r req bad p50 p99 rps <<<"$(wrk_summary "$work/fault-$mode.txt")"
   reaction=$(python3 -c 'import json,sys; print("%.2fs" % json.load(open(sys.argv[1]))["weight_zero_after"])' "$work/inject-$mode.json" 2>/dev/null || echo "?")
   reason=$(grep -o 'gate failed[^;]*;[^;]*' "$work/shift-fault-$mode.log" | head -1)
   row "$mode (25 s of load)" "$req" "$bad" "" "" "" "$reaction  ($reason)"
   play "$work/rollback-fault-$mode.log" playbooks/rollback.yml -e service=web >/dev/null
+  sleep 2
+done
+
+echo
+row "Pods lost mid-shift (web)" requests failed "" "" "" "the gate's verdict"
+for chaos in delete-pod kill; do
+  ( "${fault[@]}" wait-weighted web && sleep 1 && "${fault[@]}" "$chaos" web ) >"$work/chaos-$chaos.json" 2>"$work/chaos-$chaos.err" &
+  injector=$!
+  "${WRK[@]}" -d25s >"$work/chaos-$chaos.txt" 2>&1 &
+  load=$!
+  sleep 2
+  play "$work/shift-chaos-$chaos.log" tests/bench/shift.yml -e service=web -e "pause=$PAUSE" -e '{"steps": [5, 25, 100]}' >/dev/null
+  wait "$injector"
+  wait "$load"
+  read -r req bad p50 p99 rps <<<"$(wrk_summary "$work/chaos-$chaos.txt")"
+  verdict=$(grep -o 'gate failed[^;]*' "$work/shift-chaos-$chaos.log" | head -1)
+  label=$([[ $chaos == kill ]] && echo "container killed (SIGKILL)" || echo "pod deleted")
+  row "$label (25 s of load)" "$req" "$bad" "" "" "" "${verdict:-gate ok at every step, 100% on the pods}"
+  play "$work/rollback-chaos-$chaos.log" playbooks/rollback.yml -e service=web >/dev/null
+  wait_for 90 "the web pods again" curl -fsS -o /dev/null -H "Host: www.$LAB_DNS_ZONE" "http://$LAB_NET_GATEWAY:8000/healthz"
   sleep 2
 done

@@ -6,12 +6,11 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
-# Order matters: hosts need the registry and base image; HAProxy's checks need the hosts; the ingress
-# controller (Traefik, tests/lab/ingress, docs/lab-ingress.md) needs the control plane and the hosts' bridge.
-COMPONENTS=(registry hosts k8s ingress dns haproxy standin)
-# The real worker node (tests/lab/node, docs/lab-node.md): on unless LAB_NODE=0 (cold build ~9 min).
-# down always stops it; it needs the API server and the lab network, so it stops before k8s and hosts.
-if [[ ${LAB_NODE:-1} == 1 || ${1:-} == down ]]; then COMPONENTS=(registry hosts k8s node ingress dns haproxy standin); fi
+# Order matters: hosts need the registry and base image; HAProxy's checks need the hosts; the real worker
+# node (tests/lab/node, docs/lab-node.md), where migrated services run, needs the control plane and the
+# lab network; the ingress controller (Traefik, tests/lab/ingress, docs/lab-ingress.md) needs the control
+# plane and the hosts' bridge. down stops in reverse.
+COMPONENTS=(registry hosts k8s node ingress dns haproxy)
 
 up() {
   local t0=$SECONDS k8s_log=$LAB_STATE/logs/k8s-up.log k8s_pid
@@ -27,12 +26,18 @@ up() {
     log "starting $c"
     bash "$LAB_DIR/$c/up.sh" || { rc=$?; log "$c failed to start (exit $rc)"; break; }
   done
+  # Show its progress meanwhile (a cold build takes minutes): its latest log line, every 30 s.
+  local waited=0
+  while kill -0 "$k8s_pid" 2>/dev/null; do
+    sleep 1
+    if ((++waited % 30 == 0)); then log "control plane still starting (${waited}s): $(tail -1 "$k8s_log" | cut -c1-160)"; fi
+  done
   if ! wait "$k8s_pid"; then
     tail -40 "$k8s_log" >&2
     log "the Kubernetes control plane failed to start (log: $k8s_log)"
     rc=1
   fi
-  if [[ ${LAB_NODE:-1} == 1 ]] && ((rc == 0)); then
+  if ((rc == 0)); then
     log "starting node"
     bash "$LAB_DIR/node/up.sh" || rc=1
   fi
@@ -40,8 +45,6 @@ up() {
     log "starting ingress"
     bash "$LAB_DIR/ingress/up.sh" || rc=1
   fi
-  # Stand-ins follow the cluster's Deployments: they need the control plane.
-  ((rc != 0)) || bash "$LAB_DIR/standin/up.sh" || rc=1
   ((rc == 0)) || die "lab-up failed; see the messages above and $LAB_STATE/logs"
   log "lab up in $((SECONDS - t0))s"
   status

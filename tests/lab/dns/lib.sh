@@ -41,6 +41,7 @@ dns_subst() {
     line=${line//@KEY_NAME@/$LAB_TSIG_KEY_NAME}
     line=${line//@LB_ADDR@/${LAB_HAPROXY_HTTP%:*}}
     line=${line//@SMTP_ADDR@/${LAB_HAPROXY_SMTP%:*}}
+    line=${line//@NODE_ADDR@/$LAB_NET_GATEWAY}
     if [[ $line == ';@legacy-hosts@' ]]; then
       local entry name rest
       for entry in "${LAB_HOSTS[@]}"; do
