@@ -323,10 +323,10 @@ def test_equal_answers_are_ok():
 
 
 def test_a_status_mismatch_fails():
-    entry = report_http_request(request(), [sample()], [sample(status=500, body=b"stand-in fault: 500\n")], ["date"])
+    entry = report_http_request(request(), [sample()], [sample(status=500, body=b"test fault: 500\n")], ["date"])
     assert entry["status_match"] is False and entry["body_match"] is False
     assert entry["fail_reasons"][0] == "GET /: status 500 on the new endpoint, 200 on legacy"
-    assert entry["fail_reasons"][1] == "GET /: body differs (20 bytes on the new endpoint, 3 on legacy; first difference at byte 0)"
+    assert entry["fail_reasons"][1] == "GET /: body differs (16 bytes on the new endpoint, 3 on legacy; first difference at byte 0)"
 
 
 def test_json_path_mismatch_names_the_values():
