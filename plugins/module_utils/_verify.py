@@ -507,11 +507,16 @@ def _round(value: float | None) -> float | None:
 
 
 def _distinct(items: list[t.Any]) -> list[t.Any]:
+    """The distinct items, sorted: answers come from several pods in any order, and a report (the ledger's
+    warnings) must read the same on every run, or a second run would change the record."""
     seen: list[t.Any] = []
     for item in items:
         if item not in seen:
             seen.append(item)
-    return seen
+    try:
+        return sorted(seen)
+    except TypeError:
+        return sorted(seen, key=lambda item: json.dumps(item, sort_keys=True, default=str))
 
 
 def _errors(samples: list[Sample]) -> list[str]:

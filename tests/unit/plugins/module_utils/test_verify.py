@@ -588,6 +588,22 @@ def test_tcp_probe_wrong_answer_or_none_fails_and_other_text_warns():
     assert other["verdict"] == "warn" and "answer text differs" in other["warn_reasons"][0]
 
 
+def test_answers_of_several_pods_read_the_same_in_any_order():
+    # Two pods behind one node port answer with their own addresses, in whatever order the balancing gives.
+    def pods(order):
+        answers = iter(order * 10)
+
+        def probe(host, port, send, timeout):
+            line = "220 ProFTPD Server [10.0.0.41]" if host == "10.0.0.41" else next(answers)
+            return {"status": "answered", "line": line, "ms": 1.0, "error": None}
+        return probe
+
+    first = v.verify(_tcp_params(tcp_expect="^220 "), tcp=pods(["220 ProFTPD Server [10.244.8.3]", "220 ProFTPD Server [10.244.8.2]"]))
+    second = v.verify(_tcp_params(tcp_expect="^220 "), tcp=pods(["220 ProFTPD Server [10.244.8.2]", "220 ProFTPD Server [10.244.8.3]"]))
+    assert first["warn_reasons"] == second["warn_reasons"] == [
+        "TCP: answer text differs (legacy: 220 ProFTPD Server [10.0.0.41]; new: 220 ProFTPD Server [10.244.8.2] | 220 ProFTPD Server [10.244.8.3])"]
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"tcp_expect": None}, r"^tcp_expect: a regular expression"),
     ({"tcp_expect": "("}, r"^tcp_expect: '\(' is not a valid regular expression"),
