@@ -15,7 +15,7 @@ description:
   - For HTTP, a status or body the new endpoint gives and no legacy endpoint gave is a failure; every
     header that differs (C(Server), version headers, C(Via), C(ETag), ...) is a warning, for the
     customer notice. C(Date) and the hop-by-hop headers (C(Connection), C(Keep-Alive), C(Transfer-Encoding),
-    C(TE), C(Trailer), C(Upgrade), C(Proxy-Connection)) are never compared: they belong to one connection.
+    C(TE), C(Trailer), C(Upgrade), C(Proxy-Connection)) are never compared, because they belong to one connection.
   - For SMTP, reads the banner and the C(EHLO) answer, then sends C(QUIT); it never sends C(MAIL FROM),
     C(RCPT TO) or C(DATA), so nothing is queued. A reply code that differs, or a capability the legacy
     hosts announce and the new endpoint does not (for example C(STARTTLS)), is a failure; a banner or

@@ -87,9 +87,9 @@ SETTINGS = gate_settings({"interval": 1, "window": 5, "min_requests": 5})
 LEGACY_BACK = {"legacy-web1": 100, "legacy-web2": 100, "k8s-web": 0}
 
 
-def step(api, percent=50, watch=10.0, tmp_path=None, settings=SETTINGS):
+def step(api, percent=50, watch=10.0, tmp_path=None, settings=None):
     clock = Clock()
-    return shift_step(api, "be_web", ["k8s-web"], percent, settings, watch=watch, state_file=str(tmp_path / "state") if tmp_path else None,
+    return shift_step(api, "be_web", ["k8s-web"], percent, settings or SETTINGS, watch=watch, state_file=str(tmp_path / "state") if tmp_path else None,
                       clock=clock, sleep=clock.sleep)
 
 
