@@ -100,27 +100,21 @@ def shift_step(
         target = plan_weights(base, legacy, new_servers, percent)
     except GateError as exc:
         raise ShiftError(str(exc)) from None
-    if percent > 0 and require_up:
-        down = ["%s is %s (check: %s)" % (n, rows[n].get("status"), rows[n].get("check_status") or "none")
-                for n in new_servers if not str(rows[n].get("status") or "").startswith(("UP", "DRAIN", "no check"))]
-        if down and not check_mode and any(current.get(n) for n in new_servers):
-            # Already carrying traffic and now failing its health check: that is a gate failure.
-            restore = plan_weights(base, legacy, new_servers, 0)
-            set_weights(api, backend, restore, state_file)
-            return {
-                "changed": True, "backend": backend, "mode": mode, "legacy_servers": legacy, "new_servers": list(new_servers),
-                "percent": percent, "previous": current, "weights": restore, "share": 0.0,
-                "base": {name: base[name] for name in legacy}, "aborted": True, "watched": 0.0, "aborted_after": 0.0,
-                "gate": {"ok": False, "reasons": ["before the step to %d%%: %s" % (percent, "; ".join(down))], "new": None, "legacy": None},
-            }
-        if down:
-            raise ShiftError("new_servers: %s; a new server must pass HAProxy's health check before it gets traffic" % "; ".join(down))
     changed = target != {name: current[name] for name in target}
     result: dict[str, t.Any] = {
         "changed": changed, "backend": backend, "mode": mode, "legacy_servers": legacy, "new_servers": list(new_servers),
         "percent": percent, "previous": current, "weights": target, "share": round(share(target, new_servers), 2),
         "base": {name: base[name] for name in legacy}, "aborted": False, "gate": None, "watched": 0.0,
     }
+    if percent > 0 and require_up:
+        down = ["%s is %s (check: %s)" % (n, rows[n].get("status"), rows[n].get("check_status") or "none")
+                for n in new_servers if not str(rows[n].get("status") or "").startswith(("UP", "DRAIN", "no check"))]
+        if down and not check_mode and any(current.get(n) for n in new_servers):
+            # Already carrying traffic and now failing its health check: that is a gate failure.
+            gate = {"ok": False, "reasons": ["before the step to %d%%: %s" % (percent, "; ".join(down))], "new": None, "legacy": None}
+            return _abort(api, backend, result, (base, legacy, new_servers, state_file), gate, 0.0)
+        if down:
+            raise ShiftError("new_servers: %s; a new server must pass HAProxy's health check before it gets traffic" % "; ".join(down))
     if check_mode:
         return result
     if changed:

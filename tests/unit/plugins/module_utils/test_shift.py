@@ -163,3 +163,16 @@ def test_counters_went_down():
 def test_no_watch_means_no_gate():
     result = step(FakeHAProxy(), watch=0)
     assert result["gate"] is None and result["watched"] == 0.0
+
+
+def test_a_new_server_that_fails_its_check_while_carrying_traffic_is_a_gate_failure():
+    api = FakeHAProxy()
+    api.servers["k8s-web"].update(weight=2, status="DOWN")
+    result = step(api)
+    assert result["aborted"] and result["changed"] and api.weights() == LEGACY_BACK
+    assert result["gate"]["reasons"] == ["before the step to 50%: k8s-web is DOWN (check: L7OK)"]
+    assert result["watched"] == 0.0 and result["aborted_after"] == 0.0 and result["share"] == 0.0
+    api = FakeHAProxy()
+    api.servers["k8s-web"]["status"] = "DOWN"
+    with pytest.raises(ShiftError, match="a new server must pass HAProxy's health check before it gets traffic"):
+        step(api)
