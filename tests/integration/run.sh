@@ -33,7 +33,8 @@ PLAY
   if "$LAB_VENV/bin/ansible-playbook" -i inventories/lab "$work/$t.yml" > "$work/$t.log" 2>&1; then
     echo "PASS  $t ($((SECONDS - t0))s)"; passed=$((passed + 1))
   else
-    echo "FAIL  $t ($((SECONDS - t0))s)"; failed=$((failed + 1)); failures+=("$t")
+    echo "FAIL  $t ($((SECONDS - t0))s), whole log kept: $LAB_STATE/logs/integration-$t.log"; failed=$((failed + 1)); failures+=("$t")
+    mkdir -p "$LAB_STATE/logs" && cp "$work/$t.log" "$LAB_STATE/logs/integration-$t.log"
     sed 's/^/    /' "$work/$t.log" | tail -60
   fi
 done
