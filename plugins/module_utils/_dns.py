@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
 import re
 import typing as t
 
@@ -28,6 +29,8 @@ try:
     import dns.name
     import dns.query
     import dns.rcode
+    import dns.rdata
+    import dns.rdataclass
     import dns.rdatatype
     import dns.tsig
     import dns.tsigkeyring
@@ -335,7 +338,7 @@ def _empty_plan(mode: str) -> dict[str, t.Any]:
         "desired": [],       # the end state, with the normal TTLs
         "lower": [],         # records set again with the low TTL, values unchanged
         "wait": {"seconds": 0, "for": [], "lines": []},  # the old TTLs to wait out (uncapped)
-        "switch": [],        # nsupdate operations, in order: {record, type, state, values, ttl}
+        "switch": [],        # UPDATE changes (one message), in order: {record, type, state, values, ttl}
         "switched": [],      # what every server must answer right after the switch
         "final": [],         # records set again with the normal TTL once every server answers
         "hardcoded": [],     # address records among the names (hard-coded IPs) that the cutover replaces
@@ -362,7 +365,7 @@ def _finish(plan: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 def _op(rec: Record, state: str = "present") -> dict[str, t.Any]:
-    """One M(community.general.nsupdate) call; C(absent) removes the whole RRset of that type."""
+    """One change of an UPDATE; C(absent) removes the whole RRset of that type."""
     return {"record": rec["name"], "type": rec["type"], "state": state, "values": list(rec["values"]), "ttl": rec["ttl"]}
 
 
@@ -555,6 +558,77 @@ def compare(expected: list[Record], actual: list[Record], check_ttl: bool = True
     return problems
 
 
+# --- the rollback record: what a rollback needs, in the zone itself --------------------------------
+
+# A TXT RRset per service at <service>._replatform.<zone>: the records a cutover replaced, written in
+# the same UPDATE as the first change it makes and removed in the same UPDATE as the restore. So the
+# zone never holds a cutover without the way back, and a rollback can read it with the cluster down.
+STATE_LABEL = "_replatform"
+STATE_VERSION = 1
+STATE_TTL = 300
+_TXT_CHUNK = 255
+_TXT_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_TXT_ESCAPE = re.compile(r"\\(\d{3}|.)")
+
+
+def state_name(service: str, zone: str) -> str:
+    """``web``, ``esp.test`` -> ``web._replatform.esp.test.``"""
+    return fqdn("%s.%s.%s" % (service, STATE_LABEL, fqdn(zone)))
+
+
+def encode_state(name: str, data: dict[str, t.Any]) -> Record:
+    """The TXT record holding ``data`` as JSON, in strings of at most 255 characters."""
+    text = json.dumps(dict(data, v=STATE_VERSION), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    chunks = [text[i:i + _TXT_CHUNK] for i in range(0, len(text), _TXT_CHUNK)]
+    value = " ".join('"%s"' % c.replace("\\", "\\\\").replace('"', '\\"') for c in chunks)
+    return {"name": fqdn(name), "type": "TXT", "values": [value], "ttl": STATE_TTL}
+
+
+def _unescape(text: str) -> str:
+    return _TXT_ESCAPE.sub(lambda m: chr(int(m.group(1))) if m.group(1).isdigit() else m.group(1), text)
+
+
+def decode_state(rec: Record | None, zone: str) -> tuple[dict[str, t.Any] | None, str]:
+    """(data, problem) from a TXT record as read; (None, '') when there is none.
+
+    The data must be the version this module writes, with ``previous`` a list of records of ``zone``;
+    anything else is a problem that names what is wrong, and the data is not used.
+    """
+    if rec is None:
+        return None, ""
+    if len(rec["values"]) != 1:
+        return None, "%s holds %d TXT values, expected one" % (rec["name"], len(rec["values"]))
+    try:
+        data = json.loads("".join(_unescape(s) for s in _TXT_STRING.findall(rec["values"][0])))
+    except ValueError as exc:
+        return None, "%s is not a rollback record this collection wrote (not JSON: %s)" % (rec["name"], exc)
+    if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+        return None, "%s is not a rollback record of version %d" % (rec["name"], STATE_VERSION)
+    previous, problems = check_records("previous", data.get("previous"), zone)
+    if problems or not previous:
+        why = "; ".join(p["msg"] for p in problems) or "empty"
+        return None, "%s: its previous records are not usable (%s)" % (rec["name"], why)
+    return dict(data, previous=previous), ""
+
+
+# --- one UPDATE -------------------------------------------------------------------------------------
+
+def change(rec: Record, state: str = "present") -> dict[str, t.Any]:
+    """An UPDATE change from a record: C(present) replaces the RRset, C(absent) removes it."""
+    return _op(rec, state)
+
+
+def touched(changes: t.Iterable[dict[str, t.Any]]) -> set[tuple[str, str]]:
+    """The (name, type) RRsets a list of changes replaces or removes."""
+    return {(fqdn(c["record"]), str(c["type"]).upper()) for c in changes}
+
+
+def prerequisites(current: t.Iterable[Record], changes: t.Iterable[dict[str, t.Any]]) -> list[Record]:
+    """The RRsets as read that the changes replace or remove: the UPDATE applies only if they still are."""
+    keys = touched(changes)
+    return [r for r in current if rkey(r) in keys]
+
+
 # --- the client -------------------------------------------------------------------------------------
 
 class Authority:
@@ -623,6 +697,42 @@ class Authority:
                     records.append(rec)
         return records
 
+    def _signed(self, zone: str, tsig: dict[str, str]) -> tuple[t.Any, dict[str, str] | None]:
+        """(an empty UPDATE of the zone signed with the key, None) or (None, the reason it cannot be)."""
+        algorithm = str(tsig["algorithm"]).lower()
+        try:
+            keyring = dns.tsigkeyring.from_text({tsig["name"]: tsig["secret"]})
+        except (binascii.Error, ValueError) as exc:
+            return None, {"status": "invalid", "msg": "the secret is not a usable key: %s" % exc}
+        return dns.update.UpdateMessage(fqdn(zone), keyring=keyring, keyname=tsig["name"],
+                                        keyalgorithm="HMAC-MD5.SIG-ALG.REG.INT" if algorithm == "hmac-md5" else algorithm), None
+
+    def _send(self, update: t.Any, zone: str, tsig: dict[str, str]) -> tuple[str, str]:
+        """Send one UPDATE over TCP: (status, message), status an rcode or why it got none."""
+        key = "key %s (%s)" % (tsig["name"], str(tsig["algorithm"]).lower())
+        try:
+            response = dns.query.tcp(update, self.server, timeout=self.timeout, port=self.port)
+        except dns.tsig.PeerBadKey:
+            return "BADKEY", "%s does not know %s: check the key's name and algorithm" % (self, key)
+        except dns.tsig.PeerBadSignature:
+            return "BADSIG", "%s rejected the signature of %s: the secret is wrong" % (self, key)
+        except dns.tsig.PeerBadTime:
+            return "BADTIME", "%s rejected the time of the signature of %s: the clocks differ" % (self, key)
+        except dns.exception.Timeout:
+            return "unreachable", "%s did not answer a signed update within %s seconds" % (self, self.timeout)
+        except (OSError, dns.exception.DNSException) as exc:
+            return "error", "%s: signed update with %s failed: %s" % (self, key, exc)
+        rcode = dns.rcode.to_text(response.rcode())
+        if rcode == "NOERROR":
+            return rcode, "%s accepts updates of zone %s signed with %s" % (self, fqdn(zone), key)
+        if rcode == "REFUSED":
+            return rcode, ("%s refused an update of zone %s signed with %s: the key may not update this zone (allow-update)"
+                           % (self, fqdn(zone), key))
+        if rcode in ("NXRRSET", "YXRRSET", "NXDOMAIN", "YXDOMAIN"):
+            return rcode, ("%s answered %s: the records changed since they were read, so the update was not applied "
+                           "(nothing changed); run again to read them anew" % (self, rcode))
+        return rcode, "%s answered %s to an update of zone %s signed with %s" % (self, rcode, fqdn(zone), key)
+
     def check_key(self, zone: str, tsig: dict[str, str]) -> dict[str, str]:
         """Test the TSIG key with a signed UPDATE that changes nothing.
 
@@ -630,31 +740,32 @@ class Authority:
         the signature, then the prerequisite, then allow-update, and with nothing to change leaves the
         zone and its serial alone. NOERROR means the key is known, the secret right and updates allowed.
         """
-        algorithm = str(tsig["algorithm"]).lower()
-        try:
-            keyring = dns.tsigkeyring.from_text({tsig["name"]: tsig["secret"]})
-        except (binascii.Error, ValueError) as exc:
-            return {"status": "invalid", "msg": "the secret is not a usable key: %s" % exc}
-        update = dns.update.UpdateMessage(fqdn(zone), keyring=keyring, keyname=tsig["name"],
-                                          keyalgorithm="HMAC-MD5.SIG-ALG.REG.INT" if algorithm == "hmac-md5" else algorithm)
+        update, problem = self._signed(zone, tsig)
+        if problem:
+            return problem
         update.present(fqdn(zone), "SOA")
-        key = "key %s (%s)" % (tsig["name"], algorithm)
-        try:
-            response = dns.query.tcp(update, self.server, timeout=self.timeout, port=self.port)
-        except dns.tsig.PeerBadKey:
-            return {"status": "BADKEY", "msg": "%s does not know %s: check the key's name and algorithm" % (self, key)}
-        except dns.tsig.PeerBadSignature:
-            return {"status": "BADSIG", "msg": "%s rejected the signature of %s: the secret is wrong" % (self, key)}
-        except dns.tsig.PeerBadTime:
-            return {"status": "BADTIME", "msg": "%s rejected the time of the signature of %s: the clocks differ" % (self, key)}
-        except dns.exception.Timeout:
-            return {"status": "unreachable", "msg": "%s did not answer a signed update within %s seconds" % (self, self.timeout)}
-        except (OSError, dns.exception.DNSException) as exc:
-            return {"status": "error", "msg": "%s: signed update with %s failed: %s" % (self, key, exc)}
-        rcode = dns.rcode.to_text(response.rcode())
-        if rcode == "NOERROR":
-            return {"status": "ok", "msg": "%s accepts updates of zone %s signed with %s" % (self, fqdn(zone), key)}
-        if rcode == "REFUSED":
-            return {"status": rcode, "msg": "%s refused an update of zone %s signed with %s: the key may not update "
-                    "this zone (allow-update)" % (self, fqdn(zone), key)}
-        return {"status": rcode, "msg": "%s answered %s to an update of zone %s signed with %s" % (self, rcode, fqdn(zone), key)}
+        status, msg = self._send(update, zone, tsig)
+        return {"status": "ok" if status == "NOERROR" else status, "msg": msg}
+
+    def update(self, zone: str, tsig: dict[str, str], changes: t.Sequence[dict[str, t.Any]],
+               require: t.Sequence[Record] = ()) -> dict[str, str]:
+        """Apply ``changes`` in one signed UPDATE: all of them, in order, or none.
+
+        Each change replaces an RRset (C(present)) or removes it (C(absent)). ``require`` are RRsets as
+        they were read: each must still hold exactly those values (RFC 2136 value-dependent
+        prerequisites), so a zone changed by someone else in between is not overwritten.
+        """
+        update, problem = self._signed(zone, tsig)
+        if problem:
+            return problem
+        for rec in require:
+            rdtype = dns.rdatatype.from_text(rec["type"])
+            for value in rec["values"]:
+                update.present(fqdn(rec["name"]), dns.rdata.from_text(dns.rdataclass.IN, rdtype, value))
+        for item in changes:
+            if item["state"] == "absent":
+                update.delete(fqdn(item["record"]), item["type"])
+            else:
+                update.replace(fqdn(item["record"]), int(item["ttl"]), item["type"], *item["values"])
+        status, msg = self._send(update, zone, tsig)
+        return {"status": "ok" if status == "NOERROR" else status, "msg": msg}

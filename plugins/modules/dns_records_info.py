@@ -17,7 +17,7 @@ description:
     wrong secret (C(BADSIG)), an unknown key (C(BADKEY)) or a key that may not update the zone
     (C(REFUSED)) shows before anything is changed.
   - With O(cutover) or O(restore), returns the plan the P(replatform.kubernetes.dns_cutover#role) role
-    carries out with M(community.general.nsupdate); with O(expect), compares every server's answer.
+    carries out with M(replatform.kubernetes.dns_update); with O(expect), compares every server's answer.
   - Never changes anything. Bad input and servers that are not authoritative for the zone are returned in
     RV(problems), each naming its option, not failed on, so the caller can say which of its own settings
     is wrong; a server that cannot be reached while records are read fails the module.
@@ -106,6 +106,13 @@ options:
     description: Compare the TTLs too with O(expect).
     type: bool
     default: true
+  rollback_record:
+    description:
+      - The name of a rollback record (the TXT record M(replatform.kubernetes.dns_update) writes beside a cutover)
+        to read from the first server, decoded in RV(rollback).
+      - With O(cutover) and no O(cutover.saved), the previous records it holds are the saved ones, so a
+        cutover resumed or run again plans from what the zone says it replaced, never from its own CNAME.
+    type: str
   timeout:
     description: Seconds to wait for each answer.
     type: float
@@ -150,6 +157,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollback:
+  description:
+    - The rollback record at O(rollback_record), decoded (C(previous) the records a cutover replaced, normalised;
+      C(target), C(service)); null when there is none or it cannot be used (then RV(rollback_problem) says why).
+  returned: when O(rollback_record) is set and the servers could be asked
+  type: dict
+rollback_problem:
+  description: Why the rollback record cannot be used (not JSON, another version, unusable records); empty when it can or there is none.
+  returned: when O(rollback_record) is set and the servers could be asked
+  type: str
 servers:
   description: Per server, whether it is authoritative for the zone.
   returned: always
@@ -224,7 +241,7 @@ plan:
       type: dict
     switch:
       description:
-        - Ordered M(community.general.nsupdate) operations C({record, type, state, values, ttl}). MX records are
+        - Ordered changes for M(replatform.kubernetes.dns_update) (one UPDATE) C({record, type, state, values, ttl}). MX records are
           repointed before a name they point at becomes a CNAME, and restored after it holds addresses again.
       type: list
       elements: dict
@@ -282,7 +299,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.replatform.kubernetes.plugins.module_utils._common import run
 from ansible_collections.replatform.kubernetes.plugins.module_utils._dns import (
     HAS_DNSPYTHON, READ_TYPES, Authority, DNSClientError, check_records, check_servers, check_tsig,
-    check_zone, check_cutover, compare, fqdn, in_zone, plan_cutover, plan_restore,
+    check_zone, check_cutover, compare, decode_state, fqdn, in_zone, plan_cutover, plan_restore,
 )
 
 
@@ -322,6 +339,10 @@ def read_zone(m: AnsibleModule) -> dict:
     if problems:
         return dict(result, problems=problems)
 
+    if p["rollback_record"]:
+        found = primary.read([p["rollback_record"]], ("TXT",))
+        result["rollback"], result["rollback_problem"] = decode_state(found[0] if found else None, zone)
+
     if restore is not None:
         names = [r["name"] for r in restored]
     elif expect is not None:
@@ -341,7 +362,7 @@ def read_zone(m: AnsibleModule) -> dict:
             result["records"], primary.read(mx_owners, ("MX",)),
             [v for r in primary.read([zone], ("NS",)) for v in r["values"]],
             primary.read([target]) if in_zone(target, zone) else None,
-            p["names"], target, zone, cutover["low_ttl"], saved)
+            p["names"], target, zone, cutover["low_ttl"], saved or (result.get("rollback") or {}).get("previous", []))
         result["problems"] = result["plan"]["problems"]
     elif restore is not None:
         result["plan"] = plan_restore(result["records"], restored)
@@ -375,6 +396,7 @@ def main() -> None:
             "restore": dict(records),
             "expect": dict(records),
             "expect_ttl": {"type": "bool", "default": True},
+            "rollback_record": {"type": "str"},
             "timeout": {"type": "float", "default": 5.0},
         },
         mutually_exclusive=[("cutover", "restore", "expect")],

@@ -11,6 +11,9 @@ import dns.opcode
 import dns.query
 import dns.flags
 import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import dns.rrset
 import dns.tsig
 import pytest
@@ -477,3 +480,88 @@ def test_the_key_test_is_an_update_that_changes_nothing(monkeypatch, rcode, stat
 def test_a_restore_can_put_back_everything_a_cutover_replaces():
     assert _dns.HAS_DNSPYTHON
     assert set(_dns.RESTORABLE) == set(_dns.SWITCHABLE) | {"MX"}
+
+
+# --- one UPDATE, and the rollback record ----------------------------------------------------------------
+
+KEY = {"name": "k", "algorithm": "hmac-sha256", "secret": SECRET}
+
+
+def _capture(monkeypatch, rcode=dns.rcode.NOERROR):
+    sent = []
+
+    def tcp(update, where, timeout=None, port=None):
+        sent.append(update)
+        response = dns.message.make_response(update)
+        response.set_rcode(rcode)
+        return response
+
+    monkeypatch.setattr(dns.query, "tcp", tcp)
+    return sent
+
+
+def test_a_cutover_switch_is_one_update_with_its_prerequisites(monkeypatch):
+    sent = _capture(monkeypatch)
+    current = [MAIL_A, APEX_MX]
+    plan = plan_cutover([MAIL_A], [APEX_MX], ["ns1.esp.test."], MAIL_INGRESS, ["mail.esp.test"], "mail.ingress.esp.test", ZONE, 60, [])
+    require = _dns.prerequisites(current, plan["switch"])
+    result = Authority("127.0.0.1", 5353).update(ZONE, KEY, plan["switch"], require)
+    assert result["status"] == "ok"
+    assert len(sent) == 1, "the whole switch is one message"
+    update = sent[0]
+    assert update.opcode() == dns.opcode.UPDATE and update.keyname.to_text() == "k."
+    assert sorted(r.to_text() for r in update.prerequisite) == ["esp.test. 0 IN MX 10 mail.esp.test.", "mail.esp.test. 0 IN A 127.0.0.1"]
+    lines = [r.to_text() for r in update.update]
+    # The MX is repointed first, then the A record goes and the CNAME comes, in that order.
+    # (names in the zone print relative to it; on the wire they are absolute)
+    assert lines == ["esp.test. ANY MX", "esp.test. 60 IN MX 10 mail.ingress", "mail.esp.test. ANY A", "mail.esp.test. ANY CNAME",
+                     "mail.esp.test. 60 IN CNAME mail.ingress"]
+
+
+@pytest.mark.parametrize("rcode, status, why", [
+    (dns.rcode.NXRRSET, "NXRRSET", "the records changed since they were read"),
+    (dns.rcode.REFUSED, "REFUSED", "allow-update"),
+    (dns.rcode.SERVFAIL, "SERVFAIL", "answered SERVFAIL"),
+])
+def test_a_refused_update_says_why(monkeypatch, rcode, status, why):
+    _capture(monkeypatch, rcode)
+    result = Authority("127.0.0.1", 5353).update(ZONE, KEY, [_dns.change(WWW, "absent")])
+    assert result["status"] == status and why in result["msg"]
+
+
+def test_prerequisites_are_the_rrsets_the_changes_touch():
+    other = record("api.esp.test", "A", ["127.0.0.2"], 300)
+    changes = [_dns.change(MAIL_A, "absent"), _dns.change(record("mail.esp.test", "CNAME", ["x.esp.test."], 60))]
+    assert _dns.prerequisites([MAIL_A, other], changes) == [MAIL_A]
+    assert _dns.touched(changes) == {("mail.esp.test.", "A"), ("mail.esp.test.", "CNAME")}
+
+
+PREVIOUS = [record("www.esp.test", "A", ["127.0.0.1", "127.0.0.2"], 300), APEX_MX]
+
+
+def test_the_rollback_record_round_trips_through_the_servers_text():
+    data = {"service": "web", "target": "web.ingress.esp.test.", "previous": PREVIOUS, "note": 'quote " and \\ backslash ' + "x" * 600}
+    rec = _dns.encode_state(_dns.state_name("web", ZONE), data)
+    assert rec["name"] == "web._replatform.esp.test." and rec["type"] == "TXT" and len(rec["values"]) == 1
+    # As BIND answers it: dnspython parses the presentation text and prints it back.
+    rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, rec["values"][0])
+    assert all(len(s) <= 255 for s in rdata.strings) and len(rdata.strings) > 2
+    decoded, problem = _dns.decode_state(dict(rec, values=[rdata.to_text()]), ZONE)
+    assert problem == ""
+    assert decoded["previous"] == PREVIOUS and decoded["note"] == data["note"] and decoded["v"] == 1
+
+
+@pytest.mark.parametrize("value, why", [
+    ('"not json"', "not JSON"),
+    ('"{\\"v\\":9,\\"previous\\":[]}"', "not a rollback record of version 1"),
+    ('"{\\"v\\":1,\\"previous\\":[]}"', "not usable (empty)"),
+    ('"{\\"v\\":1,\\"previous\\":[{\\"name\\":\\"www.other.test\\",\\"type\\":\\"A\\",\\"values\\":[\\"1.2.3.4\\"],\\"ttl\\":60}]}"',
+     "outside zone esp.test."),
+])
+def test_a_garbage_rollback_record_is_reported_not_used(value, why):
+    decoded, problem = _dns.decode_state({"name": "web._replatform.esp.test.", "type": "TXT", "values": [value], "ttl": 300}, ZONE)
+    assert decoded is None and why in problem and "web._replatform.esp.test." in problem
+
+
+def test_no_rollback_record_is_no_problem():
+    assert _dns.decode_state(None, ZONE) == (None, "")
