@@ -36,10 +36,16 @@ DEFAULT_GATE: dict[str, t.Any] = {
     # Seconds between two reads of the statistics while a step is watched, and the window length.
     "interval": 0.5,
     "window": 10.0,
+    # A step passes only when the new servers got at least this many requests (or sessions) while it
+    # was watched: a gate that saw no traffic has judged nothing. When the pause ends with fewer, the
+    # step is watched up to "wait_for_requests" seconds longer, then fails (all weight back).
+    "min_step_requests": 20,
+    "wait_for_requests": 120.0,
 }
 _GATE_TYPES = {
     "max_5xx_rate": float, "max_error_rate": float, "max_rtime_factor": float, "min_rtime_ms": float,
     "min_requests": int, "errors_abort_below_min": int, "interval": float, "window": float,
+    "min_step_requests": int, "wait_for_requests": float,
 }
 _HEALTHY = ("UP", "no check")
 
@@ -189,3 +195,25 @@ def evaluate(before: dict[str, dict[str, t.Any]], after: dict[str, dict[str, t.A
             reasons.append("response time of the new servers %d ms is above %d ms (legacy %d ms x %.1f, at least %d ms)"
                            % (fresh["rtime"], limit, old["rtime"], settings["max_rtime_factor"], settings["min_rtime_ms"]))
     return {"ok": not reasons, "reasons": reasons, "new": fresh, "legacy": old}
+
+
+def problems(gate: t.Any, steps: t.Any = None, prefix: str = "") -> list[str]:
+    """What is wrong with gate settings (and steps, when given), each message naming its field with ``prefix``.
+
+    The one check of these inputs: the shift role's preflight and migrate.yml's first play call it
+    through the ``gate_problems`` filter, and ``haproxy_shift`` through ``gate_settings``.
+    """
+    found = []
+    if not isinstance(gate, dict):
+        found.append("%sgate: must be a dict of thresholds (known: %s)" % (prefix, ", ".join(sorted(_GATE_TYPES))))
+    else:
+        try:
+            gate_settings(gate)
+        except GateError as exc:
+            found.append(prefix + str(exc))
+    if steps is not None:
+        try:
+            check_steps(list(steps) if isinstance(steps, (list, tuple)) else steps)
+        except GateError as exc:
+            found.append(prefix + str(exc))
+    return found

@@ -122,31 +122,53 @@ def shift_step(
     if watch <= 0 or percent == 0:
         return result
 
+    return _watch(api, backend, result, (base, legacy, new_servers, state_file), settings, mode, watch, clock, sleep)
+
+
+def _watch(api: RuntimeAPI, backend: str, result: dict[str, t.Any], plan: tuple, settings: dict[str, t.Any], mode: str,
+           watch: float, clock: t.Callable[[], float], sleep: t.Callable[[float], None]) -> dict[str, t.Any]:
+    """Watch the gate for ``watch`` seconds (longer while the new servers got too few requests to judge)."""
+    legacy, new_servers = plan[1], plan[2]
     start = clock()
     try:
         samples = [(start, rows_now(api, backend))]
     except WATCH_ERRORS as exc:
-        return _fail_closed(api, backend, result, (base, legacy, new_servers, state_file), exc, 0.0)
-    verdict = None
-    restarts = 0
-    while clock() - start < watch:
-        sleep(min(settings["interval"], max(0.0, watch - (clock() - start))))
+        return _fail_closed(api, backend, result, plan, exc, 0.0)
+    segment, seen, restarts, verdict = samples[0][1], 0, 0, None
+
+    def volume() -> int:
+        return seen + evaluate(segment, samples[-1][1], legacy, new_servers, settings, mode)["new"]["volume"]
+
+    limit = watch + settings["wait_for_requests"]
+    while True:
+        elapsed = clock() - start
+        if elapsed >= watch and (volume() >= settings["min_step_requests"] or elapsed >= limit):
+            break
+        sleep(min(settings["interval"], max(0.0, (watch if elapsed < watch else limit) - elapsed)))
         now = clock()
         try:
             sample = rows_now(api, backend)
         except WATCH_ERRORS as exc:
-            return _fail_closed(api, backend, result, (base, legacy, new_servers, state_file), exc, now - start)
+            return _fail_closed(api, backend, result, plan, exc, now - start)
         if counters_went_down(samples[-1][1], sample):
-            samples, restarts = [(now, sample)], restarts + 1
+            seen = volume()
+            segment, samples, restarts = sample, [(now, sample)], restarts + 1
             continue
         samples.append((now, sample))
         while len(samples) > 2 and now - samples[1][0] >= settings["window"]:
             samples.pop(0)
         verdict = evaluate(samples[0][1], sample, legacy, new_servers, settings, mode)
         if not verdict["ok"]:
-            result["window_restarts"] = restarts
-            return _abort(api, backend, result, (base, legacy, new_servers, state_file), verdict, now - start)
-    result.update(gate=verdict, watched=round(clock() - start, 2), window_restarts=restarts)
+            result.update(window_restarts=restarts, step_requests=volume())
+            return _abort(api, backend, result, plan, verdict, now - start)
+    total = volume()
+    result.update(watched=round(clock() - start, 2), window_restarts=restarts, step_requests=total)
+    if total < settings["min_step_requests"]:
+        reason = ("the new servers got %d %s in %.0f s, fewer than gate.min_step_requests (%d): the gate has nothing to judge "
+                  "(shift while the service has traffic, give the step a longer pause, or lower min_step_requests)"
+                  % (total, "requests" if mode == "http" else "sessions", clock() - start, settings["min_step_requests"]))
+        return _abort(api, backend, result, plan, {"ok": False, "reasons": [reason], "new": None, "legacy": None}, clock() - start)
+    result["gate"] = verdict
     return result
 
 

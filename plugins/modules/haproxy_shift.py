@@ -68,6 +68,10 @@ options:
       - The gate's thresholds; missing keys take the defaults.
       - C(max_5xx_rate) (0.01), C(max_error_rate) (0.01), C(max_rtime_factor) (3.0), C(min_rtime_ms) (100),
         C(min_requests) (20), C(errors_abort_below_min) (3), C(interval) (0.5 s) and C(window) (10 s).
+      - C(min_step_requests) (20) and C(wait_for_requests) (120 s). A step passes only when the new servers got
+        at least C(min_step_requests) requests (sessions in TCP mode) while it was watched; when O(watch) ends
+        with fewer, it is watched up to C(wait_for_requests) seconds longer, then it fails and all weight goes
+        back. V(0) lets a step without traffic pass; RV(step_requests) says how many there were.
     type: dict
     default: {}
   require_up:
@@ -133,6 +137,10 @@ watched:
   type: float
 window_restarts:
   description: How often the gate's window started again because HAProxy's counters went down (a reload or restart).
+  returned: when watched
+  type: int
+step_requests:
+  description: Requests (sessions in TCP mode) the new servers got while the step was watched, counters resets included.
   returned: when watched
   type: int
 """

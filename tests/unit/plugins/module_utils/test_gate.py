@@ -183,3 +183,20 @@ def test_gate_counts_requests_retried_on_another_server():
     assert verdict["new"]["retried"] == 40 and verdict["new"]["errors"] == 40
     assert verdict["reasons"] == ["connection/response errors on the new servers: 40 in 60 requests (66.7%; legacy 0.0%, limit 1.0%), "
                                   "40 of them retried on another server"]
+
+
+@pytest.mark.parametrize("gate, steps, expected", [
+    ({}, [1, 5, 100], []),
+    ({"max_5xx_rate": 2.0}, None, ["p_gate.max_5xx_rate: 2.0 is out of range (0 to 1)"]),
+    ({"min_step_requests": "many"}, None, ["p_gate.min_step_requests: 'many' is not a number"]),
+    ({"wait_for_requests": -1}, None, ["p_gate.wait_for_requests: -1 is out of range (>= 0)"]),
+    ("fast", None, ["p_gate: must be a dict of thresholds (known: errors_abort_below_min, interval, max_5xx_rate, max_error_rate, "
+                    "max_rtime_factor, min_requests, min_rtime_ms, min_step_requests, wait_for_requests, window)"]),
+    ({}, [50, 25], ["p_steps[1]: 25 does not increase (after 50); steps must be strictly increasing"]),
+    ({}, "1,5,100", ["p_steps: must be a non-empty list of percentages (for example 1, 5, 25, 50, 100)"]),
+    ({"nope": 1}, [0], ["p_gate.nope: unknown setting (known: errors_abort_below_min, interval, max_5xx_rate, max_error_rate, "
+                        "max_rtime_factor, min_requests, min_rtime_ms, min_step_requests, wait_for_requests, window)",
+                        "p_steps[0]: 0 is not a percentage from 1 to 100"]),
+])
+def test_problems_name_every_field_with_the_callers_prefix(gate, steps, expected):
+    assert g.problems(gate, steps, prefix="p_") == expected

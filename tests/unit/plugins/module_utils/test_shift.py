@@ -176,3 +176,47 @@ def test_a_new_server_that_fails_its_check_while_carrying_traffic_is_a_gate_fail
     api.servers["k8s-web"]["status"] = "DOWN"
     with pytest.raises(ShiftError, match="a new server must pass HAProxy's health check before it gets traffic"):
         step(api)
+
+
+class Quiet(FakeHAProxy):
+    """A backend whose new server gets no requests until ``show stat`` number ``busy_from``."""
+
+    def __init__(self, busy_from: int = 10 ** 9, **kwargs):
+        super().__init__(**kwargs)
+        self.busy_from = busy_from
+
+    def _traffic(self) -> None:
+        if self.stats >= self.busy_from:
+            super()._traffic()
+
+
+def test_a_step_that_saw_no_traffic_is_watched_longer_then_fails_closed():
+    api = Quiet()
+    settings = gate_settings({"interval": 1, "window": 5, "min_requests": 5, "min_step_requests": 20, "wait_for_requests": 30})
+    result = step(api, settings=settings)
+    assert result["aborted"] and api.weights() == LEGACY_BACK
+    assert result["watched"] == 40.0 and result["step_requests"] == 0
+    assert result["gate"]["reasons"] == [
+        "the new servers got 0 requests in 40 s, fewer than gate.min_step_requests (20): the gate has nothing to judge "
+        "(shift while the service has traffic, give the step a longer pause, or lower min_step_requests)"]
+
+
+def test_traffic_that_comes_late_passes_once_there_is_enough():
+    api = Quiet(busy_from=14)  # 50 requests per read to k8s-web from the 14th read on
+    settings = gate_settings({"interval": 1, "window": 5, "min_requests": 5, "min_step_requests": 60, "wait_for_requests": 30})
+    result = step(api, settings=settings)
+    assert not result["aborted"] and result["gate"]["ok"]
+    assert result["watched"] == 13.0 and result["step_requests"] == 100
+
+
+def test_requests_before_a_counter_reset_count_for_the_step():
+    api = FakeHAProxy(faults={4: "reset"})
+    settings = gate_settings({"interval": 1, "window": 5, "min_requests": 5, "min_step_requests": 450})
+    result = step(api, settings=settings)
+    # 50 per read to k8s-web: reads 2-3 before the reset (100), 5-11 after it (the reset read is a new start).
+    assert not result["aborted"] and result["window_restarts"] == 1 and result["step_requests"] == 450
+
+
+def test_min_step_requests_zero_passes_a_quiet_step_and_says_how_many_it_saw():
+    result = step(Quiet(), settings=gate_settings({"interval": 1, "window": 5, "min_step_requests": 0}))
+    assert not result["aborted"] and result["step_requests"] == 0 and result["watched"] == 10.0
