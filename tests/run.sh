@@ -42,6 +42,8 @@ run_sanity() {
   # lab, which does not ship (galaxy.yml build_ignore) and is checked by shellcheck in the lint stage.
   git ls-files -z --cached --others --exclude-standard -- . ':!tests/lab' |
     rsync -a --from0 --files-from=- ./ "$tree/"
+  # The collections ours imports from (galaxy.yml dependencies), beside it as ansible-test expects them.
+  cp -r "$LAB_VENV/lib/python3.11/site-packages/ansible_collections/kubernetes" "${tree%/replatform/kubernetes}/"
   # ansible-test downloads a pip bootstrap script from a host that cannot be reached from here.
   version=$(python -c 'from ansible_test._internal.python_requirements import get_venv_packages as g
 from ansible_test._internal.host_configs import NativePythonConfig as N
