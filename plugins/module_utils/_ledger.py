@@ -97,7 +97,7 @@ def problems(record: t.Any) -> list[str]:
         return ["%s: the record is %s, not a mapping" % (KEY, type(record).__name__)]
     found = []
     for path, check in SCHEMA.items():
-        parent, _, leaf = path.rpartition(".")
+        parent, _dot, leaf = path.rpartition(".")
         holder = record.get(parent) if parent else record
         if not isinstance(holder, dict) or leaf not in holder:
             continue

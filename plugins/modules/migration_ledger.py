@@ -65,7 +65,7 @@ attributes:
 requirements:
   - kubernetes >= 24.2.0
 seealso:
-  - role: replatform.kubernetes.ledger
+  - module: kubernetes.core.k8s
 """
 
 EXAMPLES = r"""
